@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The simulated hypervisor's ABI: messages between iovm-simd and the shim
+ * libraries (libxengnttab, libxenevtchn, libxenctrl), and the layout of the
+ * memory both sides share.
+ *
+ * Every library handle (xengnttab_open, xengntshr_open, xenevtchn_open,
+ * xc_interface_open) is one SOCK_SEQPACKET connection to the hypervisor
+ * socket of the caller's domain; the domain of a handle is the socket it
+ * connected to.  Closing the connection (or the process dying) releases
+ * everything the handle held, as closing /dev/xen/{gntdev,gntalloc,evtchn}
+ * does on Linux.
+ *
+ * Shared memory, all created by simd as memfds:
+ *  - a domain's "RAM": pages a domain shares through gntshr live here;
+ *    a grantee maps single pages of it after simd has checked the grant.
+ *  - a domain's event-channel page: one struct sim_evtchn_page per domain,
+ *    holding the pending/masked bits of each of its ports.  A sender sets
+ *    the pending bit of the peer port directly and signals the eventfd of
+ *    the handle that owns that port, so a notification is never a round
+ *    trip through simd.
+ *
+ * simd trusts nothing a shim sends: every message is length-checked and
+ * every id is looked up in simd's own tables.  The shims trust simd.
+ */
+#ifndef IOVM_SIM_PROTO_H
+#define IOVM_SIM_PROTO_H
+
+#include <stdint.h>
+
+#define SIM_PAGE_SIZE 4096u
+#define SIM_PAGE_SHIFT 12
+
+/* Event channels per domain (the 2-level ABI limit on 64-bit Xen). */
+#define SIM_EVTCHN_NR 4096u
+/* Grant references per domain: 64 v1 frames of 512 entries. */
+#define SIM_GNT_NR 32768u
+/* The first 8 references are reserved, as in Xen. */
+#define SIM_GNT_FIRST 8u
+/* Pages of simulated RAM per domain (sparse memfd). */
+#define SIM_DOM_PAGES (256u * 1024u) /* 1 GiB */
+
+/* Largest message in either direction. */
+#define SIM_MSG_MAX (64u * 1024u)
+/* Most pages in one map or share request and segments in one copy. */
+#define SIM_BATCH_MAX 1024u
+
+/* Environment variables set by "iovm-sim exec". */
+#define SIM_ENV_HV "IOVM_SIM_HV"         /* hypervisor socket path */
+#define SIM_ENV_DIR "IOVM_SIM_DIR"       /* simulator state directory */
+#define SIM_ENV_DOMID "IOVM_SIM_DOMID"   /* the domain we run in */
+
+enum sim_op {
+    SIM_OP_HELLO = 1,
+    /* gntshr (granting side) */
+    SIM_OP_GNT_SHARE,
+    SIM_OP_GNT_UNSHARE,
+    /* gnttab (mapping side) */
+    SIM_OP_GNT_MAP,
+    SIM_OP_GNT_UNMAP,
+    SIM_OP_GNT_COPY,
+    SIM_OP_GNT_UNPIN,       /* one way: no reply */
+    SIM_OP_GNT_SET_MAX,
+    SIM_OP_DOM_MEM,         /* fd of another domain's RAM (for mapping) */
+    /* event channels */
+    SIM_OP_EVT_BIND_UNBOUND,
+    SIM_OP_EVT_BIND_INTERDOMAIN,
+    SIM_OP_EVT_UNBIND,
+    SIM_OP_EVT_RESOLVE,
+    SIM_OP_EVT_RESTRICT,
+    SIM_OP_EVT_NOTIFY_SLOW, /* notification routed through simd (delay) */
+    /* control (libxenctrl) */
+    SIM_OP_DOMINFO,
+    SIM_OP__MAX,
+};
+
+/* What a connection is for; fixed by its HELLO. */
+enum sim_handle_kind {
+    SIM_HANDLE_GNTTAB = 1,
+    SIM_HANDLE_GNTSHR,
+    SIM_HANDLE_EVTCHN,
+    SIM_HANDLE_CTRL,
+};
+
+/* Every message starts with this header. */
+struct sim_hdr {
+    uint32_t op;
+    uint32_t seq;   /* echoed in the reply */
+    int32_t ret;    /* reply: 0 or -errno */
+    uint32_t len;   /* bytes after the header */
+};
+
+struct sim_hello_req {
+    uint32_t kind;  /* enum sim_handle_kind */
+};
+
+/*
+ * HELLO reply.  Carries fds (SCM_RIGHTS): GNTSHR: the domain's RAM;
+ * EVTCHN: the domain's event-channel page, then the handle's eventfd.
+ */
+struct sim_hello_rsp {
+    uint32_t domid;
+    uint32_t handle_id;   /* unique for the lifetime of simd */
+    uint64_t dom_instance; /* unique per created domain (domids are reused) */
+};
+
+/* gntshr: share count fresh zeroed pages with domid. */
+struct sim_gnt_share_req {
+    uint32_t domid;
+    uint32_t count;
+    uint32_t writable;
+    int32_t notify_offset; /* -1: none; else byte in the first page */
+    int32_t notify_port;   /* -1: none; port owned by the caller */
+};
+/* Reply: page index in the domain's RAM of the first page, then refs. */
+struct sim_gnt_share_rsp {
+    uint32_t first_page;
+    uint32_t count;
+    uint32_t refs[];
+};
+
+struct sim_gnt_unshare_req {
+    uint32_t first_page;
+    uint32_t count;
+};
+
+struct sim_gnt_ref {
+    uint32_t domid;
+    uint32_t ref;
+};
+
+struct sim_gnt_map_req {
+    uint32_t count;
+    uint32_t writable;
+    int32_t notify_offset; /* as for share; only with count == 1 */
+    int32_t notify_port;
+    struct sim_gnt_ref refs[];
+};
+/*
+ * Reply: a map id, then for each ref the RAM instance and page index to
+ * mmap.  The map holds the grants in use until GNT_UNMAP or close.
+ */
+struct sim_gnt_map_page {
+    uint64_t dom_instance;
+    uint32_t page;
+    uint32_t pad;
+};
+struct sim_gnt_map_rsp {
+    uint32_t map_id;
+    uint32_t count;
+    struct sim_gnt_map_page pages[];
+};
+
+struct sim_gnt_unmap_req {
+    uint32_t map_id;
+};
+
+/* DOM_MEM: request an fd (SCM_RIGHTS in the reply) of a domain's RAM. */
+struct sim_dom_mem_req {
+    uint64_t dom_instance;
+    uint32_t writable;
+};
+
+/* Grant copy: one side of a segment is a grant, the other is local. */
+#define SIM_COPY_SRC_GREF 1u
+#define SIM_COPY_DST_GREF 2u
+struct sim_gnt_copy_seg {
+    uint32_t flags;
+    uint32_t len;
+    uint32_t src_domid, src_ref, src_offset;
+    uint32_t dst_domid, dst_ref, dst_offset;
+};
+struct sim_gnt_copy_req {
+    uint32_t count;
+    struct sim_gnt_copy_seg segs[];
+};
+/* Per segment: a GNTST_* status and where the granted page(s) are. */
+struct sim_gnt_copy_res {
+    int32_t status;
+    uint32_t src_page;
+    uint32_t dst_page;
+    uint32_t pad;
+    uint64_t src_instance;
+    uint64_t dst_instance;
+};
+struct sim_gnt_copy_rsp {
+    uint32_t pin_id; /* 0: nothing pinned */
+    uint32_t count;
+    struct sim_gnt_copy_res res[];
+};
+struct sim_gnt_unpin_req {
+    uint32_t pin_id;
+};
+
+struct sim_gnt_set_max_req {
+    uint32_t count;
+};
+
+struct sim_evt_bind_unbound_req {
+    uint32_t remote_domid;
+};
+struct sim_evt_bind_interdomain_req {
+    uint32_t remote_domid;
+    uint32_t remote_port;
+};
+struct sim_evt_port_req {
+    uint32_t port;
+};
+struct sim_evt_port_rsp {
+    uint32_t port;
+};
+struct sim_evt_restrict_req {
+    uint32_t domid;
+};
+
+/*
+ * RESOLVE: who receives notifications sent on one of our ports.  gen is
+ * the value of our port's gen word when the answer was true; a shim caches
+ * the answer until the word changes.  When bound, the reply carries the
+ * peer domain's event-channel page and the peer handle's eventfd.
+ */
+struct sim_evt_resolve_rsp {
+    uint32_t gen;
+    uint32_t bound;          /* 0: unbound, notifications are dropped */
+    uint64_t peer_instance;
+    uint32_t peer_port;
+    uint32_t peer_handle;
+};
+
+struct sim_dominfo_req {
+    uint32_t first_domid;
+    uint32_t max;
+};
+struct sim_dominfo {
+    uint32_t domid;
+    uint32_t flags;          /* SIM_DOMINFO_* */
+    uint64_t instance;
+    uint8_t handle[16];      /* the domain's UUID */
+    uint32_t max_vcpu_id;
+    uint32_t pad;
+    uint64_t tot_pages;
+    uint64_t max_pages;
+};
+#define SIM_DOMINFO_DYING 1u
+#define SIM_DOMINFO_SHUTDOWN 2u
+#define SIM_DOMINFO_RUNNING 4u
+#define SIM_DOMINFO_PRIV 8u
+struct sim_dominfo_rsp {
+    uint32_t count;
+    struct sim_dominfo info[];
+};
+
+/* ---- shared memory ---- */
+
+#define SIM_EVT_PENDING 1u
+#define SIM_EVT_MASKED 2u
+
+struct sim_evtchn_port {
+    uint32_t flags; /* SIM_EVT_*, atomic */
+    uint32_t gen;   /* changed by simd when the binding changes, atomic */
+};
+
+/* One per domain, mapped by every process that talks to it. */
+struct sim_evtchn_page {
+    /* Fault injection and counters for notifications this domain sends. */
+    uint32_t drop_notify;     /* drop the next N, atomic */
+    uint32_t delay_notify_ms; /* route through simd with this delay */
+    uint64_t notify_sent;     /* atomic counters */
+    uint64_t notify_dropped;
+    uint64_t pad[5];
+    struct sim_evtchn_port ports[SIM_EVTCHN_NR];
+};
+
+#endif

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Simulator test helpers (see simtest.h).  Trusts the test environment:
+ * $IOVM_SIM names the iovm-sim binary under test.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "simtest.h"
+
+static char sim_dir[64];
+
+static int run_capture(char *out, size_t len, const char *cmd)
+{
+    FILE *f = popen(cmd, "r");
+    size_t n = 0;
+    int status;
+
+    if (!f)
+        return -1;
+    if (out && len) {
+        n = fread(out, 1, len - 1, f);
+        out[n] = '\0';
+        while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
+            out[--n] = '\0';
+    } else {
+        char buf[256];
+
+        while (fread(buf, 1, sizeof(buf), f) > 0)
+            ;
+    }
+    status = pclose(f);
+    if (status < 0 || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+int simtest_sh(char *out, size_t len, const char *fmt, ...)
+{
+    char cmd[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    return run_capture(out, len, cmd);
+}
+
+static const char *sim_bin(void)
+{
+    const char *s = getenv("IOVM_SIM");
+
+    return s && *s ? s : "iovm-sim";
+}
+
+int simtest_sim(char *out, size_t len, const char *fmt, ...)
+{
+    char args[1536], cmd[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof(args), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd), "%s --dir %s %s", sim_bin(), sim_dir, args);
+    return run_capture(out, len, cmd);
+}
+
+const char *simtest_start(void)
+{
+    if (sim_dir[0])
+        return sim_dir;
+    strcpy(sim_dir, "/tmp/iovm-test.XXXXXX");
+    if (!mkdtemp(sim_dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    if (simtest_sim(NULL, 0, "start") != 0) {
+        fprintf(stderr, "cannot start the simulator in %s\n", sim_dir);
+        exit(1);
+    }
+    setenv("IOVM_SIM_DIR", sim_dir, 1);
+    return sim_dir;
+}
+
+void simtest_stop(void)
+{
+    if (!sim_dir[0])
+        return;
+    simtest_sim(NULL, 0, "stop");
+    simtest_sh(NULL, 0, "rm -rf %s", sim_dir);
+    sim_dir[0] = '\0';
+}
+
+uint32_t simtest_domain(const char *tag)
+{
+    static unsigned int seq;
+    char out[64];
+    unsigned long id;
+    char *end;
+
+    ck_assert_int_eq(simtest_sim(out, sizeof(out), "domain create t%d-%u-%s",
+                                 (int)getpid(), seq++, tag),
+                     0);
+    id = strtoul(out, &end, 10);
+    ck_assert_msg(*out && !*end, "bad domid '%s'", out);
+    return (uint32_t)id;
+}
+
+void simtest_enter(uint32_t domid)
+{
+    char path[128];
+
+    snprintf(path, sizeof(path), "%s/dom%u/xenstore.sock", sim_dir, domid);
+    setenv("XENSTORED_PATH", path, 1);
+    snprintf(path, sizeof(path), "%s/dom%u/hv.sock", sim_dir, domid);
+    setenv("IOVM_SIM_HV", path, 1);
+}
+
+long simtest_field(const char *reply, const char *key)
+{
+    size_t kl = strlen(key);
+    const char *p = reply;
+
+    while ((p = strstr(p, key))) {
+        if ((p == reply || p[-1] == ' ') && p[kl] == '=')
+            return strtol(p + kl + 1, NULL, 10);
+        p += kl;
+    }
+    return -1;
+}
