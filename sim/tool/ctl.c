@@ -150,3 +150,30 @@ int ctl_find(const char *dir, const char *name_or_id,
     info->uuid[0] = '\0';
     return 0;
 }
+
+int ctl_list_domids(const char *dir, uint32_t *ids, unsigned int max)
+{
+    char in[1024];
+    unsigned int n = 0, id;
+    int fd, rc;
+
+    fd = ctl_connect(dir);
+    if (fd < 0)
+        return fd;
+    rc = iovm_write_all(fd, "list\n", 5);
+    while (!rc) {
+        rc = ctl_readline(fd, in, sizeof(in));
+        if (rc < 0)
+            break;
+        if (!strncmp(in, "OK", 2) || !strncmp(in, "ERR", 3)) {
+            rc = ctl_status(in);
+            break;
+        }
+        /* "DOM <domid> <name> ..." */
+        if (sscanf(in, "DOM %u ", &id) == 1 && n < max)
+            ids[n++] = id;
+        rc = 0;
+    }
+    close(fd);
+    return rc ? rc : (int)n;
+}

@@ -44,6 +44,14 @@ static void usage(FILE *f)
             "  domain create NAME [--domid N] [--driver-domain]\n"
             "                               create a domain, print its id\n"
             "  domain destroy NAME|DOMID    tear a domain down as libxl does\n"
+            "  xl create FILE               create a domain from an xl config\n"
+            "                               (name, driver_domain, disk), "
+            "print its id\n"
+            "  xl destroy NAME|DOMID        as domain destroy\n"
+            "  xl block-attach DOM DISKSPEC...\n"
+            "                               add a disk (xl disk syntax)\n"
+            "  xl block-detach DOM VDEV [-f]\n"
+            "                               remove a disk (-f: forced)\n"
             "  list                         list domains\n"
             "  exec NAME|DOMID -- CMD [ARG...]\n"
             "                               run CMD inside a domain\n"
@@ -55,7 +63,9 @@ static void usage(FILE *f)
             "...)\n\n"
             "--dir DIR (or $IOVM_SIM_DIR) names the simulator's state "
             "directory;\n"
-            "it may appear anywhere before \"--\".\n");
+            "it may appear anywhere before \"--\".  "
+            "$IOVM_SIM_XL_TIMEOUT_MS shortens xl's\n"
+            "10 s waits for backends (for tests).\n");
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -195,7 +205,8 @@ static int cmd_domain(struct sim_tool *t, int argc, char **argv)
         if (optind != argc - 1)
             return fail("usage: domain create NAME [--domid N] "
                         "[--driver-domain]");
-        if (tool_domain_create(t, argv[optind], want, dd, &domid))
+        if (tool_domain_create(t, argv[optind], want, dd, NULL, NULL,
+                               &domid))
             return 1;
         printf("%u\n", domid);
         return 0;
@@ -372,6 +383,8 @@ int main(int argc, char **argv)
         rc = cmd_wait(&t, n, args);
     else if (!strcmp(args[0], "ctl"))
         rc = cmd_ctl(t.dir, n, args);
+    else if (!strcmp(args[0], "xl"))
+        rc = xl_main(&t, n, args);
     else {
         fprintf(stderr, "iovm-sim: unknown command '%s'\n", args[0]);
         usage(stderr);

@@ -21,7 +21,6 @@
 #include "tool.h"
 #include "util.h"
 
-#define INIT_TIMEOUT_MS 10000    /* LIBXL_INIT_TIMEOUT */
 #define DESTROY_TIMEOUT_MS 10000 /* LIBXL_DESTROY_TIMEOUT */
 
 int tool_xs_open(struct sim_tool *t)
@@ -150,8 +149,11 @@ static bool write_build_post(struct xs_handle *xs, xs_transaction_t t,
 }
 #undef P
 
+static int domain_destroy_id(struct sim_tool *t, uint32_t domid);
+
 int tool_domain_create(struct sim_tool *t, const char *name, int want_domid,
-                       bool driver_domain, uint32_t *domidp)
+                       bool driver_domain, tool_create_hook *before_build,
+                       void *arg, uint32_t *domidp)
 {
     char reply[256], uuid[40], p[128];
     unsigned int domid;
@@ -196,6 +198,11 @@ int tool_domain_create(struct sim_tool *t, const char *name, int want_domid,
     snprintf(p, sizeof(p), "/libxl/%u/dm-version", domid);
     if (!xs_write(t->xs, XBT_NULL, p, "qemu_xen", 8))
         goto xs_fail;
+    if (before_build) {
+        rc = before_build(t, domid, arg);
+        if (rc)
+            goto out_destroy;
+    }
     for (tries = 0; tries < 16; tries++) {
         tx = xs_transaction_start(t->xs);
         if (!tx)
@@ -216,19 +223,28 @@ int tool_domain_create(struct sim_tool *t, const char *name, int want_domid,
     *domidp = domid;
     return 0;
 xs_fail:
-    rc = -errno;
+    rc = errno ? -errno : -EIO;
     fprintf(stderr, "iovm-sim: writing xenstore for domain %s: %s\n", name,
-            strerror(errno));
-    ctl_cmd(t->dir, NULL, 0, "destroy %u", domid);
-    return rc ? rc : -EIO;
+            strerror(-rc));
+out_destroy:
+    /* As libxl's domcreate_complete: a failed create is destroyed. */
+    domain_destroy_id(t, domid);
+    return rc;
 }
 
 const char TOOL_WAIT_EXISTS[] = "";
 
-int tool_xs_wait(struct xs_handle *xs, const char *path, const char *value,
-                 unsigned int timeout_ms)
+/*
+ * Watches path and re-reads it at registration (xenstored fires the
+ * watch once at once) and on every event until check() decides: > 0
+ * done, < 0 failed, 0 keep waiting; -ETIMEDOUT at deadline.  Events are
+ * only wake-ups: the value read decides, so coalesced ones do no harm.
+ */
+static int xs_wait_until(struct xs_handle *xs, const char *path,
+                         uint64_t deadline,
+                         int (*check)(const char *v, const void *arg),
+                         const void *arg)
 {
-    uint64_t deadline = iovm_now_ns() + (uint64_t)timeout_ms * 1000000ull;
     char token[64];
     int rc = -ETIMEDOUT;
 
@@ -238,15 +254,13 @@ int tool_xs_wait(struct xs_handle *xs, const char *path, const char *value,
     for (;;) {
         unsigned int len;
         char *v = xs_read(xs, XBT_NULL, path, &len), **ev;
-        bool match = value == TOOL_WAIT_EXISTS ? v != NULL
-                     : value                   ? (v && !strcmp(v, value))
-                                               : !v;
+        int r = check(v, arg);
         struct pollfd pfd = { .fd = xs_fileno(xs), .events = POLLIN };
         uint64_t now;
 
         free(v);
-        if (match) {
-            rc = 0;
+        if (r) {
+            rc = r > 0 ? 0 : r;
             break;
         }
         now = iovm_now_ns();
@@ -262,6 +276,44 @@ int tool_xs_wait(struct xs_handle *xs, const char *path, const char *value,
     }
     xs_unwatch(xs, path, token);
     return rc;
+}
+
+static int wait_value_check(const char *v, const void *arg)
+{
+    const char *value = arg;
+
+    if (value == TOOL_WAIT_EXISTS)
+        return v != NULL;
+    if (value)
+        return v && !strcmp(v, value);
+    return !v;
+}
+
+int tool_xs_wait(struct xs_handle *xs, const char *path, const char *value,
+                 unsigned int timeout_ms)
+{
+    return xs_wait_until(xs, path,
+                         iovm_now_ns() + (uint64_t)timeout_ms * 1000000ull,
+                         wait_value_check, value);
+}
+
+/* atoi() as glibc has it, without atoi()'s undefined overflow. */
+static int state_atoi(const char *v)
+{
+    return (int)strtol(v, NULL, 10);
+}
+
+static int wait_state_check(const char *v, const void *arg)
+{
+    if (!v)
+        return -ENOENT; /* libxl: "wanted state N but it was removed" */
+    return state_atoi(v) == *(const int *)arg;
+}
+
+int tool_xs_wait_state(struct xs_handle *xs, const char *path, int state,
+                       uint64_t deadline_ns)
+{
+    return xs_wait_until(xs, path, deadline_ns, wait_state_check, &state);
 }
 
 void tool_xs_path_cleanup(struct xs_handle *xs, xs_transaction_t t,
@@ -295,21 +347,46 @@ void tool_xs_path_cleanup(struct xs_handle *xs, xs_transaction_t t,
     free(p);
 }
 
-/*
- * One device being removed, libxl__initiate_device_generic_remove with
- * FORCE_ON: remove the frontend, ask the backend to close, wait for
- * Closed (and for a driver domain to remove its directory), then remove
- * whatever is left.
- */
-struct dev_rm {
-    char fe[256];
-    char be[256];
-    char lx[256];
-    unsigned int be_domid;
-    bool be_gone; /* backend already removed: only clean up */
-};
+int tool_device_read(struct xs_handle *xs, uint32_t domid, const char *kind,
+                     const char *devid, struct tool_device *d)
+{
+    char path[320], *v;
+    unsigned int len;
 
-static int device_remove_start(struct xs_handle *xs, struct dev_rm *d)
+    memset(d, 0, sizeof(*d));
+    if (snprintf(d->lx, sizeof(d->lx), "/libxl/%u/device/%s/%s", domid, kind,
+                 devid) >= (int)sizeof(d->lx))
+        return -ENAMETOOLONG;
+    snprintf(path, sizeof(path), "%s/backend", d->lx);
+    v = xs_read(xs, XBT_NULL, path, &len);
+    if (!v)
+        return -ENOENT;
+    snprintf(d->be, sizeof(d->be), "%s", v);
+    free(v);
+    snprintf(path, sizeof(path), "%s/frontend", d->lx);
+    v = xs_read(xs, XBT_NULL, path, &len);
+    snprintf(d->fe, sizeof(d->fe), "%s", v ? v : "");
+    free(v);
+    /* libxl__backendpath_parse_domid */
+    if (sscanf(d->be, "/local/domain/%u/", &d->be_domid) != 1)
+        return -EINVAL;
+    return 0;
+}
+
+static int remove_fail(struct tool_device *d, int rc, const char *why)
+{
+    d->rc = rc;
+    snprintf(d->why, sizeof(d->why), "%s: %s", d->be, why);
+    return rc;
+}
+
+/*
+ * The first transaction of libxl__initiate_device_generic_remove.
+ * Returns 0 when the backend was asked to close, 1 when its state node is
+ * already gone (libxl then only cleans up), or -errno.
+ */
+static int device_remove_start(struct xs_handle *xs, struct tool_device *d,
+                               enum tool_force force)
 {
     char path[300];
     int tries;
@@ -317,22 +394,30 @@ static int device_remove_start(struct xs_handle *xs, struct dev_rm *d)
     for (tries = 0; tries < 16; tries++) {
         xs_transaction_t t = xs_transaction_start(xs);
         unsigned int len;
+        bool ok = true;
         char *state;
 
         if (!t)
             return -errno;
-        tool_xs_path_cleanup(xs, t, d->fe);
+        if (force == TOOL_FORCE_ON && d->fe[0])
+            tool_xs_path_cleanup(xs, t, d->fe);
         snprintf(path, sizeof(path), "%s/state", d->be);
         state = xs_read(xs, t, path, &len);
         if (state) {
             snprintf(path, sizeof(path), "%s/online", d->be);
-            xs_write(xs, t, path, "0", 1);
-            if (strcmp(state, "6")) {
+            ok = xs_write(xs, t, path, "0", 1);
+            if (ok && state_atoi(state) != 6) {
                 snprintf(path, sizeof(path), "%s/state", d->be);
-                xs_write(xs, t, path, "5", 1);
+                ok = xs_write(xs, t, path, "5", 1);
             }
         }
         free(state);
+        if (!ok) {
+            int rc = -errno;
+
+            xs_transaction_end(xs, t, true);
+            return rc ? rc : -EIO;
+        }
         if (xs_transaction_end(xs, t, false))
             return state ? 0 : 1;
         if (errno != EAGAIN)
@@ -341,7 +426,8 @@ static int device_remove_start(struct xs_handle *xs, struct dev_rm *d)
     return -EAGAIN;
 }
 
-static void device_remove_finish(struct xs_handle *xs, struct dev_rm *d)
+/* libxl__device_destroy run by the toolstack domain. */
+static void device_destroy(struct xs_handle *xs, const struct tool_device *d)
 {
     int tries;
 
@@ -350,7 +436,8 @@ static void device_remove_finish(struct xs_handle *xs, struct dev_rm *d)
 
         if (!t)
             return;
-        tool_xs_path_cleanup(xs, t, d->fe);
+        if (d->fe[0])
+            tool_xs_path_cleanup(xs, t, d->fe);
         tool_xs_path_cleanup(xs, t, d->lx);
         tool_xs_path_cleanup(xs, t, d->be);
         if (xs_transaction_end(xs, t, false) || errno != EAGAIN)
@@ -358,82 +445,149 @@ static void device_remove_finish(struct xs_handle *xs, struct dev_rm *d)
     }
 }
 
-/* Tears down every device of domid (libxl__devices_destroy). */
-static void devices_destroy(struct xs_handle *xs, uint32_t domid)
+static bool xs_exists(struct xs_handle *xs, const char *path)
+{
+    unsigned int len;
+    char *v = xs_read(xs, XBT_NULL, path, &len);
+
+    free(v);
+    return v != NULL;
+}
+
+int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
+                        unsigned int n, enum tool_force force,
+                        unsigned int timeout_ms)
+{
+    uint64_t tmo = (uint64_t)timeout_ms * 1000000ull;
+    uint64_t deadline = iovm_now_ns() + tmo;
+    char path[300], msg[96];
+    unsigned int i;
+    int rc = 0;
+    bool *closing = calloc(n ? n : 1, sizeof(*closing));
+
+    if (!closing)
+        return -ENOMEM;
+    /* Ask every backend to close first: the waits then overlap. */
+    for (i = 0; i < n; i++) {
+        int r = device_remove_start(xs, &devs[i], force);
+
+        devs[i].rc = 0;
+        devs[i].why[0] = '\0';
+        if (r < 0)
+            remove_fail(&devs[i], r, strerror(-r));
+        closing[i] = r == 0;
+    }
+    for (i = 0; i < n; i++) {
+        struct tool_device *d = &devs[i];
+        int r;
+
+        if (closing[i]) {
+            snprintf(path, sizeof(path), "%s/state", d->be);
+            r = tool_xs_wait_state(xs, path, 6, deadline);
+            /*
+             * libxl fails (ERROR_INVAL) when the state node vanishes
+             * before it read 6.  A driver domain only removes its backend
+             * directory after Closed, so a vanished directory is taken as
+             * closed and removed: no race with a quick driver domain.
+             */
+            if (r == -ENOENT && d->be_domid != 0 && !xs_exists(xs, d->be))
+                r = 1;
+            if (r == -ETIMEDOUT) {
+                snprintf(msg, sizeof(msg),
+                         "backend did not reach state 6 (Closed) within "
+                         "%u ms",
+                         timeout_ms);
+                remove_fail(d, r, msg);
+            } else if (r < 0) {
+                remove_fail(d, r, "backend state node vanished before "
+                                  "state 6 (Closed)");
+            } else if (r == 0 && d->be_domid != 0) {
+                /* The toolstack is dom0: a backend elsewhere is a driver
+                 * domain's, which removes its directory itself. */
+                r = tool_xs_wait(xs, d->be, NULL, timeout_ms);
+                if (r) {
+                    snprintf(msg, sizeof(msg),
+                             "driver domain %u did not remove the backend "
+                             "within %u ms",
+                             d->be_domid, timeout_ms);
+                    remove_fail(d, r, msg);
+                }
+            }
+            /* A local backend would run its hotplug script (remove)
+             * here; the simulator runs none. */
+        }
+        if (!d->rc || force == TOOL_FORCE_ON)
+            device_destroy(xs, d);
+        if (d->rc && !rc)
+            rc = d->rc;
+    }
+    free(closing);
+    return rc;
+}
+
+/* Tears down every device of domid (libxl__devices_destroy, FORCE_ON). */
+static void devices_destroy(struct sim_tool *t, uint32_t domid)
 {
     char path[300], **kinds, **devs;
     unsigned int nk, nd, i, j, n = 0;
-    struct dev_rm *rms = NULL;
+    struct tool_device *rms = NULL;
 
     snprintf(path, sizeof(path), "/libxl/%u/device", domid);
-    kinds = xs_directory(xs, XBT_NULL, path, &nk);
+    kinds = xs_directory(t->xs, XBT_NULL, path, &nk);
     for (i = 0; kinds && i < nk; i++) {
         snprintf(path, sizeof(path), "/libxl/%u/device/%s", domid, kinds[i]);
-        devs = xs_directory(xs, XBT_NULL, path, &nd);
+        devs = xs_directory(t->xs, XBT_NULL, path, &nd);
         for (j = 0; devs && j < nd; j++) {
-            struct dev_rm *d, *nr = realloc(rms, (n + 1) * sizeof(*rms));
-            unsigned int len;
-            char *v;
+            struct tool_device *nr = realloc(rms, (n + 1) * sizeof(*rms));
 
             if (!nr)
                 break;
             rms = nr;
-            d = &rms[n];
-            memset(d, 0, sizeof(*d));
-            snprintf(d->lx, sizeof(d->lx), "/libxl/%u/device/%s/%s", domid,
-                     kinds[i], devs[j]);
-            snprintf(path, sizeof(path), "%s/frontend", d->lx);
-            v = xs_read(xs, XBT_NULL, path, &len);
-            snprintf(d->fe, sizeof(d->fe), "%s", v ? v : "");
-            free(v);
-            snprintf(path, sizeof(path), "%s/backend", d->lx);
-            v = xs_read(xs, XBT_NULL, path, &len);
-            snprintf(d->be, sizeof(d->be), "%s", v ? v : "");
-            free(v);
-            if (!d->be[0] || sscanf(d->be, "/local/domain/%u/", &d->be_domid) != 1)
-                continue;
-            n++;
+            if (!tool_device_read(t->xs, domid, kinds[i], devs[j], &rms[n]))
+                n++;
         }
         free(devs);
     }
     free(kinds);
 
-    /* Start all removals, then wait for each (they run concurrently). */
-    for (i = 0; i < n; i++) {
-        int rc = device_remove_start(xs, &rms[i]);
-
-        if (rc < 0)
-            fprintf(stderr, "iovm-sim: removing %s: %s\n", rms[i].be,
-                    strerror(-rc));
-        rms[i].be_gone = rc != 0;
-    }
-    for (i = 0; i < n; i++) {
-        if (rms[i].be_gone) {
-            device_remove_finish(xs, &rms[i]);
-            continue;
-        }
-        snprintf(path, sizeof(path), "%s/state", rms[i].be);
-        if (tool_xs_wait(xs, path, "6", DESTROY_TIMEOUT_MS) &&
-            tool_xs_wait(xs, path, NULL, 0))
-            fprintf(stderr,
-                    "iovm-sim: backend %s did not close in time, removing "
-                    "it anyway\n",
-                    rms[i].be);
-        else if (rms[i].be_domid != 0 &&
-                 tool_xs_wait(xs, rms[i].be, NULL, DESTROY_TIMEOUT_MS))
-            fprintf(stderr,
-                    "iovm-sim: driver domain %u left %s behind, removing it\n",
-                    rms[i].be_domid, rms[i].be);
-        device_remove_finish(xs, &rms[i]);
-    }
+    tool_devices_remove(t->xs, rms, n, TOOL_FORCE_ON,
+                        t->timeout_ms ? t->timeout_ms : DESTROY_TIMEOUT_MS);
+    for (i = 0; i < n && !t->quiet; i++)
+        if (rms[i].rc)
+            fprintf(stderr, "iovm-sim: warning: %s; removed it anyway\n",
+                    rms[i].why);
     free(rms);
+}
+
+/* libxl__domain_destroy after the domain was found: devices, the
+ * domain's trees, then the hypervisor. */
+static int domain_destroy_id(struct sim_tool *t, uint32_t domid)
+{
+    char path[256], *vm;
+    unsigned int len;
+    int rc;
+
+    devices_destroy(t, domid);
+    snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
+    vm = xs_read(t->xs, XBT_NULL, path, &len);
+    if (vm && !strncmp(vm, "/vm/", 4))
+        xs_rm(t->xs, XBT_NULL, vm);
+    free(vm);
+    snprintf(path, sizeof(path), "/local/domain/%u", domid);
+    xs_rm(t->xs, XBT_NULL, path);
+    snprintf(path, sizeof(path), "/libxl/%u", domid);
+    xs_rm(t->xs, XBT_NULL, path);
+    /* The hypervisor destroys it; xenstored then fires @releaseDomain. */
+    rc = ctl_cmd(t->dir, NULL, 0, "destroy %u", domid);
+    if (rc && !t->quiet)
+        fprintf(stderr, "iovm-sim: destroying domain %u: %s\n", domid,
+                strerror(-rc));
+    return rc;
 }
 
 int tool_domain_destroy(struct sim_tool *t, const char *name_or_id)
 {
     struct sim_domain_info info;
-    char path[256], *vm;
-    unsigned int len;
     int rc;
 
     rc = ctl_find(t->dir, name_or_id, &info);
@@ -448,20 +602,5 @@ int tool_domain_destroy(struct sim_tool *t, const char *name_or_id)
     rc = tool_xs_open(t);
     if (rc)
         return rc;
-    devices_destroy(t->xs, info.domid);
-    snprintf(path, sizeof(path), "/local/domain/%u/vm", info.domid);
-    vm = xs_read(t->xs, XBT_NULL, path, &len);
-    if (vm && !strncmp(vm, "/vm/", 4))
-        xs_rm(t->xs, XBT_NULL, vm);
-    free(vm);
-    snprintf(path, sizeof(path), "/local/domain/%u", info.domid);
-    xs_rm(t->xs, XBT_NULL, path);
-    snprintf(path, sizeof(path), "/libxl/%u", info.domid);
-    xs_rm(t->xs, XBT_NULL, path);
-    /* The hypervisor destroys it; xenstored then fires @releaseDomain. */
-    rc = ctl_cmd(t->dir, NULL, 0, "destroy %u", info.domid);
-    if (rc)
-        fprintf(stderr, "iovm-sim: destroying domain %u: %s\n", info.domid,
-                strerror(-rc));
-    return rc;
+    return domain_destroy_id(t, info.domid);
 }

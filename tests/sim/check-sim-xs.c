@@ -381,6 +381,7 @@ int main(void)
     int failed;
 
     tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, simtest_cloexec_all, NULL);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, domain_layout_and_perms);
     tcase_add_test(tc, watch_delivery_and_filtering);

@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,27 +17,56 @@
 
 static char sim_dir[64];
 
+/*
+ * popen() would let daemons started by the command inherit every open fd
+ * of the test process, including Check's message file, whose offset they
+ * would then share with the runner.  Run the command with only the pipe.
+ */
 static int run_capture(char *out, size_t len, const char *cmd)
 {
-    FILE *f = popen(cmd, "r");
+    char buf[256];
     size_t n = 0;
-    int status;
+    int p[2], status;
+    pid_t pid;
+    ssize_t r;
 
-    if (!f)
+    if (pipe2(p, O_CLOEXEC) < 0)
         return -1;
+    pid = fork();
+    if (pid < 0) {
+        close(p[0]);
+        close(p[1]);
+        return -1;
+    }
+    if (!pid) {
+        dup2(p[1], STDOUT_FILENO);
+        closefrom(3);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    for (;;) {
+        if (out && len && n < len - 1)
+            r = read(p[0], out + n, len - 1 - n);
+        else
+            r = read(p[0], buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        if (out && len && n < len - 1)
+            n += (size_t)r;
+    }
+    close(p[0]);
     if (out && len) {
-        n = fread(out, 1, len - 1, f);
         out[n] = '\0';
         while (n && (out[n - 1] == '\n' || out[n - 1] == ' '))
             out[--n] = '\0';
-    } else {
-        char buf[256];
-
-        while (fread(buf, 1, sizeof(buf), f) > 0)
-            ;
     }
-    status = pclose(f);
-    if (status < 0 || !WIFEXITED(status))
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    if (!WIFEXITED(status))
         return -1;
     return WEXITSTATUS(status);
 }
@@ -120,6 +150,18 @@ void simtest_enter(uint32_t domid)
     setenv("XENSTORED_PATH", path, 1);
     snprintf(path, sizeof(path), "%s/dom%u/hv.sock", sim_dir, domid);
     setenv("IOVM_SIM_HV", path, 1);
+}
+
+void simtest_cloexec_all(void)
+{
+    int fd;
+
+    for (fd = 3; fd < 1024; fd++) {
+        int fl = fcntl(fd, F_GETFD);
+
+        if (fl >= 0)
+            fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+    }
 }
 
 long simtest_field(const char *reply, const char *key)

@@ -26,6 +26,12 @@ int simtest_sim(char *out, size_t len, const char *fmt, ...)
 uint32_t simtest_domain(const char *tag);
 /* Library handles opened after this belong to domid. */
 void simtest_enter(uint32_t domid);
+/*
+ * In a test (a forked child of Check): nothing we spawn may inherit
+ * Check's message file, whose offset the child shares with its parent.
+ * Marks every descriptor from 3 up close-on-exec.
+ */
+void simtest_cloexec_all(void);
 /* A field "key=value" of a control reply, as a number (-1: absent). */
 long simtest_field(const char *reply, const char *key);
 

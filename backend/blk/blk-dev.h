@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iovm-blkback internals: a virtual block device (one backend directory),
+ * its queues (one shared ring + event channel + io_uring + thread each)
+ * and the persistent-grant cache.
+ *
+ * Threads: the main thread owns xenstore and the device list; each
+ * connected queue runs its data path in its own thread.  They share only
+ * the read-only device limits and a few atomic flags; the main thread
+ * starts and joins queue threads.
+ */
+#ifndef IOVM_BLK_DEV_H
+#define IOVM_BLK_DEV_H
+
+#include <liburing.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <xenevtchn.h>
+#include <xengnttab.h>
+#include <xenstore.h>
+
+#include "blk-proto.h"
+#include "blk-store.h"
+#include "ring.h"
+#include "xenbus.h"
+
+#define BLK_MAX_QUEUES 16u
+#define BLK_MAX_RING_ORDER 4u
+#define BLK_MAX_RING_PAGES (1u << BLK_MAX_RING_ORDER)
+#define BLK_PGRANT_MAX 4096u       /* persistent grants per queue */
+#define BLK_BUDGET 128u            /* requests per wake-up, per queue */
+
+/* ---- persistent grants (blk-gnt.c) ---- */
+
+struct pgrant {
+    uint32_t ref;
+    void *addr;            /* IOVM_SHARED: the guest's page */
+    unsigned int busy;     /* in-flight requests using it */
+    bool transient;        /* mapped for one request (cache full) */
+    struct pgrant *hnext;
+    struct pgrant *prev, *next; /* LRU of idle entries */
+};
+
+struct pgrant_cache {
+    xengnttab_handle *gnt;
+    uint32_t domid;
+    unsigned int max, count;
+    struct pgrant *buckets[1024];
+    struct pgrant lru;     /* sentinel: next = most recently used */
+    uint64_t maps, unmaps, hits;
+};
+
+void pgrant_init(struct pgrant_cache *c, xengnttab_handle *gnt,
+                 uint32_t domid, unsigned int max);
+/* The mapping of ref (writable), mapped on a miss.  NULL + errno. */
+struct pgrant *pgrant_get(struct pgrant_cache *c, uint32_t ref);
+void pgrant_put(struct pgrant_cache *c, struct pgrant *pg);
+/* Unmaps everything; every entry must be idle. */
+void pgrant_flush(struct pgrant_cache *c);
+
+/* ---- queues (blk-queue.c) ---- */
+
+enum blk_io_stage {
+    BLK_IO_FREE = 0,
+    BLK_IO_DATA,      /* read/write in flight */
+    BLK_IO_SYNC,      /* fdatasync in flight (flush, FUA, barrier) */
+    BLK_IO_DISCARD,
+};
+
+/* One request being served. */
+struct blk_io {
+    struct blk_req req;
+    enum blk_io_stage stage;
+    int16_t status;
+    bool sync_after;          /* FLUSH with data / barrier: sync next */
+    bool retried;             /* already resubmitted without O_DIRECT */
+    uint32_t nsegs_mapped;
+    struct pgrant *pg[BLK_MAX_SEGS];
+    void *bounce;             /* copy mode: nr_segs pages */
+    struct iovec iov[BLK_MAX_SEGS];
+    unsigned int niov;
+    struct blk_io *next_free;
+};
+
+struct blk_dev;
+
+struct blk_queue {
+    struct blk_dev *dev;
+    unsigned int idx;
+    /* Set up by the main thread before the thread starts. */
+    xenevtchn_handle *evtchn;
+    evtchn_port_t port;
+    xengnttab_handle *gnt;
+    void *ring_addr;          /* IOVM_SHARED */
+    unsigned int ring_pages;
+    struct iovm_back_ring ring;
+    enum blk_abi abi;
+    bool persistent;
+    struct io_uring uring;
+    bool uring_ok;
+    int uring_efd;
+    int stop_efd;
+    pthread_t thread;
+    bool thread_started;
+    /* Thread-private. */
+    struct blk_io *ios;
+    struct blk_io *free_ios;
+    unsigned int inflight;
+    bool draining;            /* barrier: take nothing until drained */
+    struct blk_io *barrier;   /* the barrier waiting for the drain */
+    struct pgrant_cache pcache;
+    void *indirect_buf;       /* private copies of indirect pages */
+    /* Written by the thread, read by the main thread. */
+    bool broken;              /* atomic: ring halted, device must fail */
+    bool flush_failed;        /* atomic: storage refused a flush */
+    /* Counters (atomic, relaxed). */
+    uint64_t st_reqs, st_notify, st_wakeups, st_spurious, st_errors;
+};
+
+int blk_queue_start(struct blk_queue *q);
+/* Stops the thread (in-flight I/O completes or is failed first). */
+void blk_queue_stop(struct blk_queue *q);
+
+/* ---- devices (blk-xs.c) ---- */
+
+enum blk_kind { BLK_KIND_VBD, BLK_KIND_QDISK };
+
+struct blk_dev {
+    struct blk_dev *next;
+    struct blkback *bb;
+    enum blk_kind kind;
+    uint32_t fe_domid;
+    uint32_t devid;
+    char be[160];             /* absolute backend directory */
+    char fe[160];             /* frontend directory */
+    bool fe_watched;
+    enum xenbus_state state;  /* what we last wrote */
+    bool probed;
+    bool gone;                /* removed: free after this round */
+    struct blk_store store;
+    bool store_open;
+    struct blk_limits lim;
+    bool cdrom, removable;
+    unsigned int nqueues;
+    struct blk_queue *queues;
+    bool connected;
+    bool flush_withdrawn;
+};
+
+/* The daemon. */
+struct blkback {
+    struct xs_handle *xs;
+    uint32_t domid;
+    char home[64];            /* /local/domain/<domid> */
+    struct blk_dev *devs;
+    unsigned int max_queues;
+    bool persistent;          /* offer persistent grants */
+    bool indirect;            /* offer indirect segments */
+    unsigned int max_ring_order;
+    unsigned int poll_us;     /* busy-poll before sleeping (0: never) */
+    int main_efd;             /* queue threads poke the main loop */
+    const char *only;         /* serve only this backend path, or NULL */
+};
+
+/* Brings dev in line with xenstore; returns false when it is gone. */
+bool blk_dev_reconcile(struct blk_dev *dev);
+/* Tears a device down (stop, unmap, close); optionally writes Closing. */
+void blk_dev_shutdown(struct blk_dev *dev, bool closing);
+void blk_dev_free(struct blk_dev *dev);
+
+#endif

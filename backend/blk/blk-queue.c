@@ -1,0 +1,761 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The data path of one blkif queue, in its own thread: take requests from
+ * the shared ring (each slot copied once, then validated), reach the
+ * guest's pages (persistent mappings, or grant copy through a private
+ * bounce buffer), submit to io_uring in batches, and answer out of order
+ * as completions arrive, notifying the frontend only when the ring asks.
+ *
+ * Trust: the ring, indirect pages and data pages are the frontend's;
+ * references in them may be bogus or revoked at any time.  A bad request
+ * gets an error response; a ring whose indices make no sense halts and
+ * the device fails (the main thread writes the error node).  Nothing is
+ * answered OKAY before the storage has completed it; a FLUSH is answered
+ * after an fdatasync issued once it arrived, so it covers every write
+ * completed before it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "blk-dev.h"
+#include "log.h"
+#include "util.h"
+
+#define PAGE 4096u
+#define BOUNCE_KEEP 11u /* pages of bounce buffer an io keeps */
+#define BLK_CHUNK 8u    /* requests between publishing responses */
+
+#define ATOMIC_INC(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
+
+static void poke_main(struct blk_queue *q)
+{
+    uint64_t one = 1;
+
+    if (write(q->dev->bb->main_efd, &one, sizeof(one)) < 0) {
+        /* The main loop is already due to wake. */
+    }
+}
+
+/* Rate-limited complaint about a frontend's request. */
+static void q_complain(struct blk_queue *q, const char *what, uint64_t id)
+{
+    uint64_t n = ATOMIC_INC(q->st_errors);
+
+    if (n <= 10 || !(n % 1000))
+        LOG_WARN("%s queue %u: request %llu refused: %s (%llu so far)",
+                 q->dev->be, q->idx, (unsigned long long)id, what,
+                 (unsigned long long)n);
+}
+
+/* ---------------------------------------------------------------- */
+
+static struct blk_io *io_alloc(struct blk_queue *q)
+{
+    struct blk_io *io = q->free_ios;
+
+    if (io) {
+        q->free_ios = io->next_free;
+        io->stage = BLK_IO_DATA;
+        io->status = BLKIF_RSP_ERROR;
+        io->sync_after = false;
+        io->retried = false;
+        io->nsegs_mapped = 0;
+        io->niov = 0;
+        q->inflight++;
+    }
+    return io;
+}
+
+static void io_release_data(struct blk_queue *q, struct blk_io *io)
+{
+    unsigned int i;
+
+    for (i = 0; i < io->nsegs_mapped; i++)
+        pgrant_put(&q->pcache, io->pg[i]);
+    io->nsegs_mapped = 0;
+}
+
+/* Answers io and recycles it. */
+static void io_finish(struct blk_queue *q, struct blk_io *io, int16_t status)
+{
+    uint8_t op = io->req.op == BLKIF_OP_INDIRECT ? io->req.io_op : io->req.op;
+
+    io_release_data(q, io);
+    blk_rsp_write(q->abi, iovm_back_ring_rsp(&q->ring), io->req.id, op,
+                  status);
+    io->stage = BLK_IO_FREE;
+    io->next_free = q->free_ios;
+    q->free_ios = io;
+    q->inflight--;
+}
+
+static int bounce_reserve(struct blk_io *io, unsigned int pages)
+{
+    void *b;
+
+    if (pages <= BOUNCE_KEEP && io->bounce)
+        return 0;
+    if (posix_memalign(&b, PAGE, (size_t)pages * PAGE))
+        return -ENOMEM;
+    if (io->bounce)
+        free(io->bounce);
+    io->bounce = b;
+    return 0;
+}
+
+static void bounce_trim(struct blk_io *io)
+{
+    /* A large indirect request's buffer is not kept around. */
+    if (io->bounce && io->req.nr_segs > BOUNCE_KEEP) {
+        free(io->bounce);
+        io->bounce = NULL;
+    }
+}
+
+/* Grant copy between the guest's segments and our bounce buffer. */
+static int copy_segments(struct blk_queue *q, struct blk_io *io, bool to_guest)
+{
+    xengnttab_grant_copy_segment_t seg[BLK_MAX_SEGS];
+    unsigned int i;
+
+    memset(seg, 0, sizeof(seg[0]) * io->req.nr_segs);
+    for (i = 0; i < io->req.nr_segs; i++) {
+        const struct blk_seg *s = &io->req.segs[i];
+        void *local = (char *)io->bounce + (size_t)i * PAGE + blk_seg_offset(s);
+
+        seg[i].len = blk_seg_len(s);
+        if (to_guest) {
+            seg[i].flags = GNTCOPY_dest_gref;
+            seg[i].source.virt = local;
+            seg[i].dest.foreign.ref = s->gref;
+            seg[i].dest.foreign.offset = blk_seg_offset(s);
+            seg[i].dest.foreign.domid = q->dev->fe_domid;
+        } else {
+            seg[i].flags = GNTCOPY_source_gref;
+            seg[i].source.foreign.ref = s->gref;
+            seg[i].source.foreign.offset = blk_seg_offset(s);
+            seg[i].source.foreign.domid = q->dev->fe_domid;
+            seg[i].dest.virt = local;
+        }
+    }
+    if (xengnttab_grant_copy(q->gnt, io->req.nr_segs, seg))
+        return -errno;
+    /* Every element's status, not just the call's. */
+    for (i = 0; i < io->req.nr_segs; i++)
+        if (seg[i].status != GNTST_okay)
+            return -EFAULT;
+    return 0;
+}
+
+/* Makes io->iov point at the data: the guest's pages or our bounce. */
+static int setup_data(struct blk_queue *q, struct blk_io *io)
+{
+    unsigned int i;
+    int rc;
+
+    if (q->persistent) {
+        for (i = 0; i < io->req.nr_segs; i++) {
+            const struct blk_seg *s = &io->req.segs[i];
+            struct pgrant *pg = pgrant_get(&q->pcache, s->gref);
+
+            if (!pg)
+                return -errno;
+            io->pg[io->nsegs_mapped++] = pg;
+            io->iov[i].iov_base = (char *)pg->addr + blk_seg_offset(s);
+            io->iov[i].iov_len = blk_seg_len(s);
+        }
+    } else {
+        rc = bounce_reserve(io, io->req.nr_segs);
+        if (rc)
+            return rc;
+        for (i = 0; i < io->req.nr_segs; i++) {
+            const struct blk_seg *s = &io->req.segs[i];
+
+            io->iov[i].iov_base =
+                (char *)io->bounce + (size_t)i * PAGE + blk_seg_offset(s);
+            io->iov[i].iov_len = blk_seg_len(s);
+        }
+        if (io->req.io_op != BLKIF_OP_READ) {
+            rc = copy_segments(q, io, false);
+            if (rc)
+                return rc;
+        }
+    }
+    io->niov = io->req.nr_segs;
+    return 0;
+}
+
+/* Loads the segments of an INDIRECT request, each page read once. */
+static int load_indirect(struct blk_queue *q, struct blk_io *io)
+{
+    unsigned int i, n = io->req.nr_indirect;
+
+    if (q->persistent) {
+        for (i = 0; i < n; i++) {
+            struct pgrant *pg = pgrant_get(&q->pcache,
+                                           io->req.indirect_grefs[i]);
+
+            if (!pg)
+                return -errno;
+            blk_req_copy_indirect(&io->req, i, pg->addr);
+            pgrant_put(&q->pcache, pg);
+        }
+        return 0;
+    } else {
+        xengnttab_grant_copy_segment_t seg[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+
+        /* Copy (not map) what we interpret, into private memory. */
+        memset(seg, 0, sizeof(seg));
+        for (i = 0; i < n; i++) {
+            seg[i].flags = GNTCOPY_source_gref;
+            seg[i].source.foreign.ref = io->req.indirect_grefs[i];
+            seg[i].source.foreign.domid = q->dev->fe_domid;
+            seg[i].dest.virt = (char *)q->indirect_buf + (size_t)i * PAGE;
+            seg[i].len = PAGE;
+        }
+        if (xengnttab_grant_copy(q->gnt, n, seg))
+            return -errno;
+        for (i = 0; i < n; i++) {
+            if (seg[i].status != GNTST_okay)
+                return -EFAULT;
+            blk_req_copy_indirect(&io->req, i,
+                                  (char *)q->indirect_buf + (size_t)i * PAGE);
+        }
+    }
+    return 0;
+}
+
+static struct io_uring_sqe *get_sqe(struct blk_queue *q)
+{
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&q->uring);
+
+    if (!sqe) {
+        /* SQ full: push what we have and try again. */
+        io_uring_submit(&q->uring);
+        sqe = io_uring_get_sqe(&q->uring);
+    }
+    return sqe;
+}
+
+static int submit_data(struct blk_queue *q, struct blk_io *io, int fd)
+{
+    struct io_uring_sqe *sqe = get_sqe(q);
+    off_t off = (off_t)(io->req.sector << 9);
+
+    if (!sqe)
+        return -EBUSY;
+    if (io->req.io_op == BLKIF_OP_READ)
+        io_uring_prep_readv(sqe, fd, io->iov, io->niov, off);
+    else
+        io_uring_prep_writev(sqe, fd, io->iov, io->niov, off);
+    io_uring_sqe_set_data(sqe, io);
+    io->stage = BLK_IO_DATA;
+    return 0;
+}
+
+static int submit_sync(struct blk_queue *q, struct blk_io *io)
+{
+    struct io_uring_sqe *sqe = get_sqe(q);
+
+    if (!sqe)
+        return -EBUSY;
+    io_uring_prep_fsync(sqe, q->dev->store.fd_buffered,
+                        IORING_FSYNC_DATASYNC);
+    io_uring_sqe_set_data(sqe, io);
+    io->stage = BLK_IO_SYNC;
+    return 0;
+}
+
+static void do_discard(struct blk_queue *q, struct blk_io *io)
+{
+    struct blk_store *st = &q->dev->store;
+    uint64_t range[2] = { io->req.sector << 9, io->req.nr_sectors << 9 };
+    struct io_uring_sqe *sqe;
+    bool secure = io->req.discard_flag & BLKIF_DISCARD_SECURE;
+
+    if (!io->req.nr_sectors) {
+        io_finish(q, io, BLKIF_RSP_OKAY);
+        return;
+    }
+    if (st->is_bdev) {
+        /* No io_uring op for it in liburing 2.3: a short ioctl. */
+        if (ioctl(st->fd_buffered,
+                  secure && q->dev->lim.discard_secure ? BLKSECDISCARD
+                                                       : BLKDISCARD,
+                  range))
+            io_finish(q, io,
+                      errno == EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP
+                                          : BLKIF_RSP_ERROR);
+        else
+            io_finish(q, io, BLKIF_RSP_OKAY);
+        return;
+    }
+    sqe = get_sqe(q);
+    if (!sqe) {
+        io_finish(q, io, BLKIF_RSP_ERROR);
+        return;
+    }
+    io_uring_prep_fallocate(sqe, st->fd_buffered,
+                            FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                            range[0], range[1]);
+    io_uring_sqe_set_data(sqe, io);
+    io->stage = BLK_IO_DISCARD;
+}
+
+/* Starts a barrier once nothing else is in flight. */
+static void start_barrier(struct blk_queue *q, struct blk_io *io)
+{
+    int rc;
+
+    if (io->req.nr_segs) {
+        io->sync_after = true;
+        rc = setup_data(q, io);
+        if (!rc)
+            rc = submit_data(q, io, q->dev->store.fd);
+    } else {
+        rc = submit_sync(q, io);
+    }
+    if (rc) {
+        q->draining = false;
+        q->barrier = NULL;
+        io_finish(q, io, BLKIF_RSP_ERROR);
+    }
+}
+
+static void handle_req(struct blk_queue *q, struct blk_io *io)
+{
+    const struct blk_limits *lim = &q->dev->lim;
+    enum blk_reject why;
+    int16_t st;
+    int rc;
+
+    why = blk_req_check_header(&io->req, lim, &st);
+    if (why) {
+        q_complain(q, blk_reject_str(why), io->req.id);
+        io_finish(q, io, st);
+        return;
+    }
+    if (io->req.op == BLKIF_OP_INDIRECT) {
+        rc = load_indirect(q, io);
+        if (rc) {
+            q_complain(q, "indirect page not accessible", io->req.id);
+            io_finish(q, io, BLKIF_RSP_ERROR);
+            return;
+        }
+    }
+    why = blk_req_check_segs(&io->req, lim, &st);
+    if (why) {
+        q_complain(q, blk_reject_str(why), io->req.id);
+        io_finish(q, io, st);
+        return;
+    }
+    switch (io->req.io_op) {
+    case BLKIF_OP_DISCARD:
+        do_discard(q, io);
+        return;
+    case BLKIF_OP_WRITE_BARRIER:
+        /* Everything before it completes first, then write + flush. */
+        if (q->inflight > 1) {
+            q->draining = true;
+            q->barrier = io;
+            io->stage = BLK_IO_DATA;
+            return;
+        }
+        start_barrier(q, io);
+        return;
+    case BLKIF_OP_FLUSH_DISKCACHE:
+        if (!io->req.nr_segs) {
+            if (submit_sync(q, io))
+                io_finish(q, io, BLKIF_RSP_ERROR);
+            return;
+        }
+        io->sync_after = true; /* a FUA write: write, then flush */
+        break;
+    default:
+        break;
+    }
+    rc = setup_data(q, io);
+    if (!rc)
+        rc = submit_data(q, io, q->dev->store.fd);
+    if (rc) {
+        q_complain(q, rc == -EFAULT || rc == -EINVAL
+                          ? "grant not accessible"
+                          : strerror(-rc),
+                   io->req.id);
+        io_finish(q, io, BLKIF_RSP_ERROR);
+    }
+}
+
+/*
+ * Takes and starts up to the budget of requests.  Returns the number
+ * taken, or -EPROTO when the ring is broken.
+ */
+static void reap(struct blk_queue *q);
+static void push_and_notify(struct blk_queue *q);
+
+static int process_ring(struct blk_queue *q, bool *more)
+{
+    unsigned int budget = BLK_BUDGET, taken = 0;
+
+    *more = false;
+    for (;;) {
+        IOVM_SHARED const volatile void *slot;
+        int n;
+
+        if (q->draining || q->broken)
+            break;
+        n = iovm_back_ring_begin(&q->ring);
+        if (n < 0) {
+            LOG_ERR("%s queue %u: frontend ring indices are corrupt; "
+                    "halting the ring",
+                    q->dev->be, q->idx);
+            __atomic_store_n(&q->broken, true, __ATOMIC_RELEASE);
+            poke_main(q);
+            return -EPROTO;
+        }
+        while (budget && !q->draining &&
+               (slot = iovm_back_ring_next(&q->ring))) {
+            struct blk_io *io = io_alloc(q);
+
+            if (!io)
+                break; /* cannot happen: one io per ring slot */
+            blk_req_copy(q->abi, slot, &io->req);
+            handle_req(q, io);
+            budget--;
+            /*
+             * Pipeline: start what we have and publish what is done every
+             * few requests, so the frontend refills the ring while we
+             * work instead of waiting for the whole batch.  Notifications
+             * stay rare: the frontend re-arms rsp_event only to sleep.
+             */
+            if (!(++taken % BLK_CHUNK)) {
+                io_uring_submit(&q->uring);
+                if (io_uring_cq_ready(&q->uring))
+                    reap(q);
+                push_and_notify(q);
+            }
+        }
+        io_uring_submit(&q->uring);
+        if (!budget) {
+            *more = true; /* come back without sleeping */
+            break;
+        }
+        if (q->draining || iovm_back_ring_inflight(&q->ring) >= q->ring.nr_ents)
+            break; /* completions will bring us back */
+        /* Without arming req_event: the frontend need not kick us while
+         * we are awake; the caller arms it before sleeping. */
+        if (__atomic_load_n(&q->ring.sring->req_prod, __ATOMIC_ACQUIRE) ==
+            q->ring.req_cons)
+            break;
+    }
+    __atomic_add_fetch(&q->st_reqs, taken, __ATOMIC_RELAXED);
+    return (int)taken;
+}
+
+static void push_and_notify(struct blk_queue *q)
+{
+    if (iovm_back_ring_push(&q->ring)) {
+        xenevtchn_notify(q->evtchn, q->port);
+        ATOMIC_INC(q->st_notify);
+    }
+}
+
+static void complete_one(struct blk_queue *q, struct blk_io *io, int res)
+{
+    switch (io->stage) {
+    case BLK_IO_DATA: {
+        size_t want = io->req.nr_sectors << 9;
+
+        if (res == -EINVAL && !io->retried && q->dev->store.direct &&
+            q->dev->store.fd != q->dev->store.fd_buffered) {
+            /* O_DIRECT refused this one: once more through the cache. */
+            io->retried = true;
+            if (!submit_data(q, io, q->dev->store.fd_buffered))
+                return;
+        }
+        if (res < 0 || (size_t)res != want) {
+            LOG_WARN("%s: %s of %zu bytes at sector %llu failed: %s",
+                     q->dev->be,
+                     io->req.io_op == BLKIF_OP_READ ? "read" : "write", want,
+                     (unsigned long long)io->req.sector,
+                     res < 0 ? strerror(-res) : "short transfer");
+            io_finish(q, io, BLKIF_RSP_ERROR);
+            break;
+        }
+        if (!q->persistent && io->req.io_op == BLKIF_OP_READ &&
+            copy_segments(q, io, true)) {
+            q_complain(q, "grant not accessible for read data", io->req.id);
+            io_finish(q, io, BLKIF_RSP_ERROR);
+            break;
+        }
+        if (io->sync_after) {
+            if (!submit_sync(q, io))
+                return;
+            io_finish(q, io, BLKIF_RSP_ERROR);
+            break;
+        }
+        io_finish(q, io, BLKIF_RSP_OKAY);
+        break;
+    }
+    case BLK_IO_SYNC:
+        if (res == -EOPNOTSUPP || res == -EINVAL) {
+            /* The storage cannot flush: withdraw the feature. */
+            __atomic_store_n(&q->flush_failed, true, __ATOMIC_RELEASE);
+            poke_main(q);
+            io_finish(q, io, BLKIF_RSP_EOPNOTSUPP);
+        } else {
+            io_finish(q, io, res ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY);
+        }
+        break;
+    case BLK_IO_DISCARD:
+        io_finish(q, io,
+                  !res                  ? BLKIF_RSP_OKAY
+                  : res == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP
+                                       : BLKIF_RSP_ERROR);
+        break;
+    default:
+        break;
+    }
+    if (io->stage == BLK_IO_FREE)
+        bounce_trim(io);
+    if (io->stage == BLK_IO_FREE && q->barrier == io) {
+        q->barrier = NULL;
+        q->draining = false;
+    }
+}
+
+static void reap(struct blk_queue *q)
+{
+    struct io_uring_cqe *cqe;
+    unsigned int head, n = 0;
+
+    io_uring_for_each_cqe(&q->uring, head, cqe) {
+        complete_one(q, io_uring_cqe_get_data(cqe), cqe->res);
+        n++;
+    }
+    io_uring_cq_advance(&q->uring, n);
+    /* The barrier goes once it is the only request left. */
+    if (q->draining && q->barrier && q->inflight == 1 &&
+        q->barrier->stage == BLK_IO_DATA && !q->barrier->niov &&
+        !q->barrier->sync_after)
+        start_barrier(q, q->barrier);
+    io_uring_submit(&q->uring);
+}
+
+/* Fails whatever is still queued and waits for what the kernel holds. */
+static void drain_all(struct blk_queue *q)
+{
+    unsigned int waited = 0;
+
+    if (q->barrier && q->barrier->stage == BLK_IO_DATA &&
+        !q->barrier->niov && !q->barrier->sync_after) {
+        io_finish(q, q->barrier, BLKIF_RSP_ERROR);
+        q->barrier = NULL;
+        q->draining = false;
+    }
+    while (q->inflight) {
+        struct io_uring_cqe *cqe;
+        struct __kernel_timespec ts = { .tv_sec = 1 };
+
+        /* The kernel may still write into guest pages: wait for it. */
+        if (io_uring_wait_cqe_timeout(&q->uring, &cqe, &ts) == -ETIME) {
+            if (++waited % 10 == 0)
+                LOG_WARN("%s queue %u: waiting for %u I/Os to finish",
+                         q->dev->be, q->idx, q->inflight);
+            continue;
+        }
+        reap(q);
+    }
+    push_and_notify(q);
+}
+
+static void *queue_thread(void *arg)
+{
+    struct blk_queue *q = arg;
+    struct epoll_event ev[4];
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    bool stop = false, more, active = true;
+
+    if (epfd < 0) {
+        __atomic_store_n(&q->broken, true, __ATOMIC_RELEASE);
+        poke_main(q);
+        return NULL;
+    }
+    /* Never block in xenevtchn_pending(): a wake-up may be stale. */
+    fcntl(xenevtchn_fd(q->evtchn), F_SETFL,
+          fcntl(xenevtchn_fd(q->evtchn), F_GETFL) | O_NONBLOCK);
+    ev[0] = (struct epoll_event){ .events = EPOLLIN, .data.u32 = 1 };
+    epoll_ctl(epfd, EPOLL_CTL_ADD, xenevtchn_fd(q->evtchn), &ev[0]);
+    ev[0] = (struct epoll_event){ .events = EPOLLIN, .data.u32 = 2 };
+    epoll_ctl(epfd, EPOLL_CTL_ADD, q->uring_efd, &ev[0]);
+    ev[0] = (struct epoll_event){ .events = EPOLLIN, .data.u32 = 3 };
+    epoll_ctl(epfd, EPOLL_CTL_ADD, q->stop_efd, &ev[0]);
+
+    /* Requests may be waiting already (a reconnect). */
+    process_ring(q, &more);
+    push_and_notify(q);
+    while (!stop) {
+        bool kicked, evt = false, armed = false;
+        uint64_t before = q->st_reqs;
+        int i, n;
+
+        /*
+         * Before sleeping: poll briefly for new requests or completions
+         * (a wake-up costs far more than this), then arm req_event and
+         * look once more; only then sleep.
+         */
+        if (!more && !q->broken) {
+            /* Poll only while busy: I/O in flight, or just served some
+             * (the frontend is likely to send more right away). */
+            uint64_t until = (q->inflight || active) && q->dev->bb->poll_us
+                                 ? iovm_now_ns() +
+                                       (uint64_t)q->dev->bb->poll_us * 1000
+                                 : 0;
+
+            while (iovm_now_ns() < until &&
+                   __atomic_load_n(&q->ring.sring->req_prod,
+                                   __ATOMIC_ACQUIRE) == q->ring.req_cons &&
+                   !io_uring_cq_ready(&q->uring))
+                __builtin_ia32_pause();
+            if (io_uring_cq_ready(&q->uring))
+                reap(q);
+            else if (iovm_back_ring_final_check(&q->ring))
+                more = true; /* requests arrived: no sleep */
+            else
+                armed = true;
+        }
+        n = epoll_wait(epfd, ev, 4, armed ? -1 : 0);
+        if (n < 0 && errno != EINTR)
+            break;
+        kicked = more || !armed;
+        for (i = 0; i < n; i++) {
+            uint64_t v;
+
+            switch (ev[i].data.u32) {
+            case 1: {
+                int port = xenevtchn_pending(q->evtchn);
+
+                if (port >= 0 && (evtchn_port_t)port != q->port)
+                    xenevtchn_unmask(q->evtchn, port);
+                if (port >= 0) {
+                    ATOMIC_INC(q->st_wakeups);
+                    evt = true;
+                    /* Unmask now: anything after this raises it again,
+                     * and we drain the ring below anyway. */
+                    xenevtchn_unmask(q->evtchn, q->port);
+                }
+                kicked = true;
+                break;
+            }
+            case 2:
+                if (read(q->uring_efd, &v, sizeof(v)) < 0) {
+                    /* nothing to clear */
+                }
+                kicked = true;
+                break;
+            case 3:
+                stop = true;
+                break;
+            }
+        }
+        if (stop || q->broken)
+            break;
+        if (io_uring_cq_ready(&q->uring))
+            reap(q); /* slots freed: more may fit now */
+        if (kicked) {
+            int taken = process_ring(q, &more);
+
+            if (taken == 0 && evt && !more)
+                ATOMIC_INC(q->st_spurious);
+        }
+        push_and_notify(q);
+        active = q->st_reqs != before || q->inflight;
+    }
+    drain_all(q);
+    close(epfd);
+    return NULL;
+}
+
+int blk_queue_start(struct blk_queue *q)
+{
+    unsigned int i, n = q->ring.nr_ents;
+    int rc;
+
+    q->stop_efd = eventfd(0, EFD_CLOEXEC);
+    q->uring_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    q->ios = calloc(n, sizeof(*q->ios));
+    if (q->stop_efd < 0 || q->uring_efd < 0 || !q->ios ||
+        posix_memalign(&q->indirect_buf, PAGE,
+                       (size_t)BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST * PAGE)) {
+        rc = -ENOMEM;
+        goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        q->ios[i].next_free = q->free_ios;
+        q->free_ios = &q->ios[i];
+    }
+    /* One SQE per request plus one for a flush after a write. */
+    rc = io_uring_queue_init(2 * n, &q->uring, 0);
+    if (rc) {
+        LOG_ERR("%s: io_uring is not available (%s); iovm-blkback needs "
+                "it (Linux >= 5.6, not disabled by sysctl "
+                "kernel.io_uring_disabled)",
+                q->dev->be, strerror(-rc));
+        goto fail;
+    }
+    q->uring_ok = true;
+    rc = io_uring_register_eventfd(&q->uring, q->uring_efd);
+    if (rc)
+        goto fail;
+    pgrant_init(&q->pcache, q->gnt, q->dev->fe_domid, BLK_PGRANT_MAX);
+    rc = -pthread_create(&q->thread, NULL, queue_thread, q);
+    if (rc)
+        goto fail;
+    q->thread_started = true;
+    return 0;
+fail:
+    blk_queue_stop(q);
+    return rc ? rc : -ENOMEM;
+}
+
+void blk_queue_stop(struct blk_queue *q)
+{
+    unsigned int i;
+
+    if (q->thread_started) {
+        uint64_t one = 1;
+
+        if (write(q->stop_efd, &one, sizeof(one)) < 0)
+            LOG_WARN("cannot stop queue %u", q->idx);
+        pthread_join(q->thread, NULL);
+        q->thread_started = false;
+        pgrant_flush(&q->pcache);
+    }
+    if (q->uring_ok) {
+        io_uring_queue_exit(&q->uring);
+        q->uring_ok = false;
+    }
+    if (q->ios) {
+        for (i = 0; i < q->ring.nr_ents; i++)
+            free(q->ios[i].bounce);
+        free(q->ios);
+        q->ios = NULL;
+    }
+    q->free_ios = NULL;
+    free(q->indirect_buf);
+    q->indirect_buf = NULL;
+    if (q->stop_efd >= 0)
+        close(q->stop_efd);
+    if (q->uring_efd >= 0)
+        close(q->uring_efd);
+    q->stop_efd = q->uring_efd = -1;
+}

@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Storage probing and opening (see blk-store.h).  The path comes from the
+ * toolstack-written backend directory; nothing here reads guest data.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "blk-store.h"
+#include "log.h"
+
+int blk_store_resolve(const char *params, char *path, size_t len)
+{
+    const char *colon = strchr(params, ':');
+    int n;
+
+    if (colon && colon[1] == '/') {
+        size_t fl = colon - params;
+
+        if (!((fl == 3 && !strncmp(params, "aio", 3)) ||
+              (fl == 3 && !strncmp(params, "raw", 3))))
+            return -EOPNOTSUPP; /* qcow2, vhd, ...: not ours */
+        params = colon + 1;
+    }
+    if (!*params)
+        return -ENOENT; /* an empty (ejected) drive */
+    n = params[0] == '/' ? snprintf(path, len, "%s", params)
+                         : snprintf(path, len, "/dev/%s", params);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Reads a small sysfs attribute of a block device's queue. */
+static int sysfs_queue(dev_t dev, const char *attr, char *buf, size_t len)
+{
+    char p[128];
+    FILE *f;
+    size_t n;
+
+    snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/queue/%s", major(dev),
+             minor(dev), attr);
+    f = fopen(p, "re");
+    if (!f) {
+        /* A partition: its queue is the whole disk's. */
+        snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/../queue/%s",
+                 major(dev), minor(dev), attr);
+        f = fopen(p, "re");
+        if (!f)
+            return -errno;
+    }
+    n = fread(buf, 1, len - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+        buf[--n] = '\0';
+    return 0;
+}
+
+static int probe_bdev(struct blk_store *st, dev_t rdev, bool want_discard)
+{
+    char buf[64];
+    int ssz = 512;
+    unsigned int pbsz = 512;
+
+    if (ioctl(st->fd, BLKGETSIZE64, &st->size) < 0)
+        return -errno;
+    if (ioctl(st->fd, BLKSSZGET, &ssz) == 0 && ssz >= 512)
+        st->sector_size = ssz;
+    if (ioctl(st->fd, BLKPBSZGET, &pbsz) == 0 && pbsz >= 512)
+        st->phys_sector_size = pbsz;
+    /* Only a write-back cache needs flushes (else writes are stable). */
+    st->flush = !sysfs_queue(rdev, "write_cache", buf, sizeof(buf))
+                    ? strcmp(buf, "write through") != 0
+                    : true;
+    if (want_discard && !sysfs_queue(rdev, "discard_max_bytes", buf,
+                                     sizeof(buf)) &&
+        strtoull(buf, NULL, 10) > 0) {
+        st->discard = true;
+        if (!sysfs_queue(rdev, "discard_granularity", buf, sizeof(buf)))
+            st->discard_granularity = strtoul(buf, NULL, 10);
+    }
+    return 0;
+}
+
+static void probe_file(struct blk_store *st, const struct stat *sb,
+                       bool want_discard)
+{
+    st->size = sb->st_size;
+    st->sector_size = 512;
+    st->phys_sector_size = sb->st_blksize >= 512 && sb->st_blksize <= 65536
+                               ? (uint32_t)sb->st_blksize
+                               : 4096;
+    /* A file sits in the page cache: flush is always meaningful. */
+    st->flush = true;
+    if (want_discard && !st->readonly) {
+        /* Punching a hole past the end changes nothing but tells us
+         * whether the filesystem can. */
+        if (!fallocate(st->fd_buffered,
+                       FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                       (sb->st_size + 65535) & ~(off_t)4095, 4096)) {
+            st->discard = true;
+            st->discard_granularity = st->phys_sector_size;
+        }
+    }
+}
+
+int blk_store_open(struct blk_store *st, const char *path, bool writable,
+                   bool direct, bool want_discard)
+{
+    int flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+    struct stat sb;
+    int rc;
+
+    memset(st, 0, sizeof(*st));
+    st->fd = st->fd_buffered = -1;
+    if (snprintf(st->path, sizeof(st->path), "%s", path) >=
+        (int)sizeof(st->path))
+        return -ENAMETOOLONG;
+    st->readonly = !writable;
+    st->fd_buffered = open(path, flags);
+    if (st->fd_buffered < 0)
+        return -errno;
+    /* One writer per storage (docs/misc/block-scripts.txt's sharing
+     * check); readers share. */
+    if (flock(st->fd_buffered, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
+        rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+        goto fail;
+    }
+    if (fstat(st->fd_buffered, &sb)) {
+        rc = -errno;
+        goto fail;
+    }
+    st->sector_size = st->phys_sector_size = 512;
+    if (S_ISBLK(sb.st_mode)) {
+        st->is_bdev = true;
+        rc = probe_bdev(st, sb.st_rdev, want_discard);
+        if (rc)
+            goto fail;
+    } else if (S_ISREG(sb.st_mode)) {
+        probe_file(st, &sb, want_discard);
+    } else {
+        rc = -EINVAL;
+        goto fail;
+    }
+    st->fd = st->fd_buffered;
+    if (direct) {
+        st->fd = open(path, flags | O_DIRECT);
+        if (st->fd < 0) {
+            /* tmpfs and friends: fall back, and say so. */
+            LOG_WARN("%s: O_DIRECT unavailable (%s), using the page cache",
+                     path, strerror(errno));
+            st->fd = st->fd_buffered;
+        } else {
+            st->direct = true;
+        }
+    }
+    return 0;
+fail:
+    close(st->fd_buffered);
+    st->fd_buffered = -1;
+    return rc;
+}
+
+void blk_store_close(struct blk_store *st)
+{
+    if (st->fd >= 0 && st->fd != st->fd_buffered)
+        close(st->fd);
+    if (st->fd_buffered >= 0)
+        close(st->fd_buffered);
+    st->fd = st->fd_buffered = -1;
+}
+
+int blk_store_size(const struct blk_store *st, uint64_t *size)
+{
+    struct stat sb;
+
+    if (st->is_bdev)
+        return ioctl(st->fd_buffered, BLKGETSIZE64, size) < 0 ? -errno : 0;
+    if (fstat(st->fd_buffered, &sb))
+        return -errno;
+    *size = sb.st_size;
+    return 0;
+}

@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * xenstore side of one virtual block device: probe (open the storage,
+ * advertise limits, InitWait), connect (read the frontend's ring keys,
+ * map rings, bind event channels, start the queues, publish the disk,
+ * Connected), disconnect, and the level-triggered reconciler that drives
+ * them from whatever the store says now — events may be coalesced, lost
+ * or spurious, so every call re-reads the states (R-SM-1).
+ *
+ * Trust: the backend directory is written by the toolstack and by us
+ * (the frontend can only read it); everything under the frontend
+ * directory is hostile and parsed strictly, and bad values fail only this
+ * device (error node, Closing).  Keys are documented in
+ * xenstore-schema/vbd.schema.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "blk-dev.h"
+#include "log.h"
+
+#define MAX_EVTCHN_PORT (1u << 17) /* FIFO ABI */
+
+static struct xs_handle *XS(struct blk_dev *dev)
+{
+    return dev->bb->xs;
+}
+
+/* A fatal device error: error node, Closing, like xenbus_dev_fatal(). */
+static void dev_fatal(struct blk_dev *dev, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void dev_fatal(struct blk_dev *dev, int err, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    LOG_ERR("%s: %s", dev->be, msg);
+    xb_write_error(XS(dev), dev->be, err, "%s", msg);
+    blk_dev_shutdown(dev, true);
+}
+
+static int dev_switch(struct blk_dev *dev, enum xenbus_state s, bool force)
+{
+    int rc = xb_switch_state(XS(dev), dev->be, s, force);
+
+    if (!rc) {
+        if (dev->state != s)
+            LOG_INFO("%s: %s -> %s", dev->be, xb_state_name(dev->state),
+                     xb_state_name(s));
+        dev->state = s;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- */
+/* probe */
+
+static int dev_probe(struct blk_dev *dev)
+{
+    struct blkback *bb = dev->bb;
+    char params[256], mode[8], dtype[16], path[256];
+    unsigned int discard = 1, dio = 0, removable = 0;
+    bool writable;
+    int rc;
+
+    rc = xb_read_str(XS(dev), XBT_NULL, dev->be, "params", params,
+                     sizeof(params));
+    if (rc) {
+        dev_fatal(dev, -rc, "reading params: %s", strerror(-rc));
+        return rc;
+    }
+    if (xb_read_str(XS(dev), XBT_NULL, dev->be, "mode", mode, sizeof(mode)))
+        strcpy(mode, "w");
+    if (xb_read_str(XS(dev), XBT_NULL, dev->be, "device-type", dtype,
+                    sizeof(dtype)))
+        strcpy(dtype, "disk");
+    writable = mode[0] == 'w';
+    dev->cdrom = !strcmp(dtype, "cdrom");
+    xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "discard-enable", 1,
+                         writable, &discard);
+    xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "direct-io-safe", 1, 0,
+                         &dio);
+    xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "removable", 1, 0,
+                         &removable);
+    dev->removable = removable;
+    rc = blk_store_resolve(params, path, sizeof(path));
+    if (!rc)
+        rc = blk_store_open(&dev->store, path, writable && !dev->cdrom, dio,
+                            discard);
+    if (rc) {
+        dev_fatal(dev, -rc, "opening %s: %s", params,
+                  rc == -EBUSY ? "already attached read-write elsewhere"
+                               : strerror(-rc));
+        return rc;
+    }
+    dev->store_open = true;
+    dev->lim.sectors = dev->store.size >> 9;
+    dev->lim.sector_size = dev->store.sector_size;
+    dev->lim.readonly = dev->store.readonly;
+    dev->lim.flush = dev->store.flush;
+    dev->lim.barrier = dev->store.flush;
+    dev->lim.discard = dev->store.discard;
+    dev->lim.discard_secure = dev->store.discard_secure;
+    dev->lim.max_indirect_segs = bb->indirect ? BLK_MAX_INDIRECT_SEGS : 0;
+    LOG_INFO("%s: %s, %llu sectors, %s%s%s%s", dev->be, dev->store.path,
+             (unsigned long long)dev->lim.sectors,
+             dev->lim.readonly ? "read-only" : "read-write",
+             dev->store.direct ? ", O_DIRECT" : "",
+             dev->lim.flush ? ", flush" : "",
+             dev->lim.discard ? ", discard" : "");
+
+    /* Limits before InitWait: some frontends read them early. */
+    rc = 0;
+    if (bb->indirect)
+        rc = xb_printf(XS(dev), XBT_NULL, dev->be,
+                       "feature-max-indirect-segments", "%u",
+                       BLK_MAX_INDIRECT_SEGS);
+    if (!rc)
+        rc = xb_printf(XS(dev), XBT_NULL, dev->be, "multi-queue-max-queues",
+                       "%u", bb->max_queues);
+    if (!rc)
+        rc = xb_printf(XS(dev), XBT_NULL, dev->be, "max-ring-page-order",
+                       "%u", bb->max_ring_order);
+    /* We open the storage ourselves: no hotplug script to wait for. */
+    if (!rc)
+        rc = xb_printf(XS(dev), XBT_NULL, dev->be, "hotplug-status",
+                       "connected");
+    if (rc) {
+        dev_fatal(dev, -rc, "writing limits: %s", strerror(-rc));
+        return rc;
+    }
+    dev->probed = true;
+    return dev_switch(dev, XenbusStateInitWait, false);
+}
+
+/* ---------------------------------------------------------------- */
+/* connect */
+
+static void queue_teardown(struct blk_queue *q)
+{
+    if (q->thread_started)
+        LOG_INFO("%s queue %u: %llu requests, %llu wake-ups (%llu spurious), "
+                 "%llu notifications, %llu refused; grants: %llu maps, %llu "
+                 "cache hits",
+                 q->dev->be, q->idx, (unsigned long long)q->st_reqs,
+                 (unsigned long long)q->st_wakeups,
+                 (unsigned long long)q->st_spurious,
+                 (unsigned long long)q->st_notify,
+                 (unsigned long long)q->st_errors,
+                 (unsigned long long)q->pcache.maps,
+                 (unsigned long long)q->pcache.hits);
+    blk_queue_stop(q);
+    if (q->ring_addr) {
+        xengnttab_unmap(q->gnt, q->ring_addr, q->ring_pages);
+        q->ring_addr = NULL;
+    }
+    if (q->evtchn) {
+        xenevtchn_close(q->evtchn); /* unbinds: the frontend's port
+                                       becomes unbound, reusable */
+        q->evtchn = NULL;
+    }
+    if (q->gnt) {
+        xengnttab_close(q->gnt);
+        q->gnt = NULL;
+    }
+}
+
+static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
+                         const char *dir, unsigned int order,
+                         enum blk_abi abi, bool persistent)
+{
+    uint32_t refs[BLK_MAX_RING_PAGES];
+    unsigned int i, port, npages = 1u << order;
+    xenevtchn_port_or_error_t lport;
+    char key[24];
+    int rc;
+
+    q->dev = dev;
+    q->stop_efd = q->uring_efd = -1;
+    q->abi = abi;
+    q->persistent = persistent;
+    for (i = 0; i < npages; i++) {
+        unsigned int ref;
+
+        if (order == 0) {
+            rc = xb_read_uint(XS(dev), XBT_NULL, dir, "ring-ref", UINT32_MAX,
+                              &ref);
+            if (rc == -ENOENT)
+                rc = xb_read_uint(XS(dev), XBT_NULL, dir, "ring-ref0",
+                                  UINT32_MAX, &ref);
+        } else {
+            snprintf(key, sizeof(key), "ring-ref%u", i);
+            rc = xb_read_uint(XS(dev), XBT_NULL, dir, key, UINT32_MAX, &ref);
+        }
+        if (rc) {
+            dev_fatal(dev, -rc, "%s: bad or missing ring-ref", dir);
+            return rc;
+        }
+        refs[i] = ref;
+    }
+    rc = xb_read_uint(XS(dev), XBT_NULL, dir, "event-channel",
+                      MAX_EVTCHN_PORT, &port);
+    if (rc) {
+        dev_fatal(dev, -rc, "%s: bad or missing event-channel", dir);
+        return rc;
+    }
+    q->gnt = xengnttab_open(NULL, 0);
+    q->evtchn = xenevtchn_open(NULL, 0);
+    if (!q->gnt || !q->evtchn) {
+        rc = -errno;
+        dev_fatal(dev, -rc, "opening grant/event-channel devices: %s",
+                  strerror(-rc));
+        return rc;
+    }
+    /* Room for the ring and every segment and indirect page. */
+    xengnttab_set_max_grants(q->gnt,
+                             npages + iovm_ring_size((size_t)npages * 4096,
+                                                     blk_abi_entry_size(abi)) *
+                                          (BLK_MAX_SEGS + 8));
+    q->ring_addr = xengnttab_map_domain_grant_refs(
+        q->gnt, npages, dev->fe_domid, refs, PROT_READ | PROT_WRITE);
+    if (!q->ring_addr) {
+        rc = -errno;
+        dev_fatal(dev, -rc, "%s: mapping the ring failed: %s", dir,
+                  strerror(-rc));
+        return rc;
+    }
+    q->ring_pages = npages;
+    rc = iovm_back_ring_attach(&q->ring, q->ring_addr, (size_t)npages * 4096,
+                               blk_abi_entry_size(abi));
+    if (!rc && iovm_back_ring_begin(&q->ring) < 0)
+        rc = -EPROTO;
+    if (rc) {
+        dev_fatal(dev, -rc, "%s: ring indices are corrupt", dir);
+        return rc;
+    }
+    /* This handle only ever talks to the frontend's domain. */
+    xenevtchn_restrict(q->evtchn, dev->fe_domid);
+    lport = xenevtchn_bind_interdomain(q->evtchn, dev->fe_domid, port);
+    if (lport < 0) {
+        rc = -errno;
+        dev_fatal(dev, -rc, "%s: binding event channel %u failed: %s", dir,
+                  port, strerror(-rc));
+        return rc;
+    }
+    q->port = lport;
+    rc = blk_queue_start(q);
+    if (rc) {
+        dev_fatal(dev, -rc, "%s: starting the queue failed: %s", dir,
+                  strerror(-rc));
+        return rc;
+    }
+    return 0;
+}
+
+static int write_disk_info(struct blk_dev *dev, xs_transaction_t t)
+{
+    struct xs_handle *xs = XS(dev);
+    unsigned int info = (dev->lim.readonly ? VDISK_READONLY : 0) |
+                        (dev->cdrom ? VDISK_CDROM : 0) |
+                        (dev->removable ? VDISK_REMOVABLE : 0);
+    int rc;
+
+    rc = xb_printf(xs, t, dev->be, "feature-flush-cache", "%d",
+                   dev->lim.flush);
+    if (!rc)
+        rc = xb_printf(xs, t, dev->be, "feature-barrier", "%d",
+                       dev->lim.barrier);
+    if (!rc && dev->lim.discard) {
+        rc = xb_printf(xs, t, dev->be, "discard-granularity", "%u",
+                       dev->store.discard_granularity
+                           ? dev->store.discard_granularity
+                           : dev->lim.sector_size);
+        if (!rc)
+            rc = xb_printf(xs, t, dev->be, "discard-alignment", "0");
+        if (!rc)
+            rc = xb_printf(xs, t, dev->be, "discard-secure", "%d",
+                           dev->lim.discard_secure);
+    }
+    if (!rc)
+        rc = xb_printf(xs, t, dev->be, "feature-discard", "%d",
+                       dev->lim.discard);
+    /* Our capability, not the negotiated value (the 2022 Linux fix). */
+    if (!rc)
+        rc = xb_printf(xs, t, dev->be, "feature-persistent", "%d",
+                       dev->bb->persistent);
+    if (!rc)
+        rc = xb_printf(xs, t, dev->be, "sectors", "%llu",
+                       (unsigned long long)dev->lim.sectors);
+    if (!rc)
+        rc = xb_printf(xs, t, dev->be, "info", "%u", info);
+    if (!rc)
+        rc = xb_printf(xs, t, dev->be, "sector-size", "%u",
+                       dev->lim.sector_size);
+    if (!rc)
+        rc = xb_printf(xs, t, dev->be, "physical-sector-size", "%u",
+                       dev->store.phys_sector_size);
+    return rc;
+}
+
+static int dev_connect(struct blk_dev *dev)
+{
+    struct blkback *bb = dev->bb;
+    unsigned int nq, order, fe_persistent, i, tries;
+    char proto[32], dir[200];
+    enum blk_abi abi;
+    int rc;
+
+    rc = xb_read_str(XS(dev), XBT_NULL, dev->fe, "protocol", proto,
+                     sizeof(proto));
+    if (rc == -ENOENT)
+        proto[0] = '\0';
+    else if (rc || blk_abi_parse(proto, &abi)) {
+        dev_fatal(dev, EINVAL, "unknown protocol");
+        return -EINVAL;
+    }
+    blk_abi_parse(proto, &abi);
+    rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->fe, "feature-persistent",
+                              1, 0, &fe_persistent);
+    if (!rc)
+        rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->fe,
+                                  "multi-queue-num-queues", bb->max_queues, 1,
+                                  &nq);
+    if (rc || nq == 0) {
+        /* Both bounds matter: zero queues is as bad as too many. */
+        dev_fatal(dev, EINVAL, "bad multi-queue-num-queues or "
+                               "feature-persistent");
+        return -EINVAL;
+    }
+    rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->fe, "ring-page-order",
+                              bb->max_ring_order, 0, &order);
+    if (rc) {
+        dev_fatal(dev, EINVAL, "bad ring-page-order");
+        return -EINVAL;
+    }
+    dev->queues = calloc(nq, sizeof(*dev->queues));
+    if (!dev->queues) {
+        dev_fatal(dev, ENOMEM, "out of memory");
+        return -ENOMEM;
+    }
+    dev->nqueues = nq;
+    for (i = 0; i < nq; i++) {
+        dev->queues[i].idx = i;
+        dev->queues[i].stop_efd = dev->queues[i].uring_efd = -1;
+    }
+    for (i = 0; i < nq; i++) {
+        if (nq == 1)
+            snprintf(dir, sizeof(dir), "%s", dev->fe);
+        else
+            snprintf(dir, sizeof(dir), "%s/queue-%u", dev->fe, i);
+        rc = queue_connect(dev, &dev->queues[i], dir, order, abi,
+                           bb->persistent && fe_persistent);
+        if (rc)
+            return rc; /* dev_fatal tore it all down */
+    }
+    dev->connected = true;
+    for (tries = 0; tries < 16; tries++) {
+        xs_transaction_t t = xs_transaction_start(XS(dev));
+
+        if (!t)
+            break;
+        rc = write_disk_info(dev, t);
+        if (!xs_transaction_end(XS(dev), t, rc != 0)) {
+            if (!rc && errno == EAGAIN)
+                continue;
+            rc = rc ? rc : -errno;
+        }
+        break;
+    }
+    if (rc) {
+        dev_fatal(dev, -rc, "publishing the disk: %s", strerror(-rc));
+        return rc;
+    }
+    LOG_INFO("%s: connected to domain %u: %u queue(s), %u-page ring, %s, "
+             "%s grants",
+             dev->be, dev->fe_domid, nq, 1u << order,
+             proto[0] ? proto : "native",
+             bb->persistent && fe_persistent ? "persistent" : "copied");
+    return dev_switch(dev, XenbusStateConnected, false);
+}
+
+static void dev_disconnect(struct blk_dev *dev)
+{
+    unsigned int i;
+
+    for (i = 0; i < dev->nqueues; i++)
+        queue_teardown(&dev->queues[i]);
+    free(dev->queues);
+    dev->queues = NULL;
+    dev->nqueues = 0;
+    if (dev->connected)
+        LOG_INFO("%s: disconnected", dev->be);
+    dev->connected = false;
+}
+
+void blk_dev_shutdown(struct blk_dev *dev, bool closing)
+{
+    dev_disconnect(dev);
+    if (closing)
+        dev_switch(dev, XenbusStateClosing, false);
+}
+
+void blk_dev_free(struct blk_dev *dev)
+{
+    dev_disconnect(dev);
+    if (dev->fe_watched) {
+        char path[200];
+
+        snprintf(path, sizeof(path), "%s/state", dev->fe);
+        xs_unwatch(XS(dev), path, "fe");
+    }
+    if (dev->store_open)
+        blk_store_close(&dev->store);
+    free(dev);
+}
+
+/* ---------------------------------------------------------------- */
+/* the reconciler */
+
+/* Storage grew or shrank: publish it (sectors, then state again). */
+static void dev_check_resize(struct blk_dev *dev)
+{
+    uint64_t size;
+
+    if (!dev->store_open || blk_store_size(&dev->store, &size) ||
+        (size >> 9) == dev->lim.sectors)
+        return;
+    LOG_INFO("%s: resized from %llu to %llu sectors", dev->be,
+             (unsigned long long)dev->lim.sectors,
+             (unsigned long long)(size >> 9));
+    __atomic_store_n(&dev->lim.sectors, size >> 9, __ATOMIC_RELEASE);
+    if (dev->state == XenbusStateConnected) {
+        xb_printf(XS(dev), XBT_NULL, dev->be, "sectors", "%llu",
+                  (unsigned long long)(size >> 9));
+        /* Re-writing Connected tells the frontend to look. */
+        dev_switch(dev, XenbusStateConnected, true);
+    }
+}
+
+/* What the queue threads reported since last time. */
+static bool dev_check_queues(struct blk_dev *dev)
+{
+    unsigned int i;
+
+    for (i = 0; i < dev->nqueues; i++) {
+        struct blk_queue *q = &dev->queues[i];
+
+        if (__atomic_load_n(&q->broken, __ATOMIC_ACQUIRE)) {
+            dev_fatal(dev, EPROTO, "queue %u: frontend sent bogus ring "
+                                   "requests; halting",
+                      i);
+            return false;
+        }
+        if (__atomic_exchange_n(&q->flush_failed, false, __ATOMIC_ACQ_REL) &&
+            !dev->flush_withdrawn) {
+            /* The storage cannot flush: say so, as Linux blkback does. */
+            dev->flush_withdrawn = true;
+            dev->lim.flush = dev->lim.barrier = false;
+            LOG_WARN("%s: storage refused a flush; withdrawing "
+                     "feature-flush-cache",
+                     dev->be);
+            xb_printf(XS(dev), XBT_NULL, dev->be, "feature-flush-cache", "0");
+            xb_printf(XS(dev), XBT_NULL, dev->be, "feature-barrier", "0");
+        }
+    }
+    return true;
+}
+
+static void dev_watch_frontend(struct blk_dev *dev)
+{
+    char path[200];
+
+    if (dev->fe_watched)
+        return;
+    snprintf(path, sizeof(path), "%s/state", dev->fe);
+    if (xs_watch(XS(dev), path, "fe"))
+        dev->fe_watched = true;
+}
+
+/* The toolstack wants it gone: remove our directory (xl devd's job). */
+static bool dev_remove(struct blk_dev *dev)
+{
+    LOG_INFO("%s: offline and closed: removing", dev->be);
+    dev_disconnect(dev);
+    xs_rm(XS(dev), XBT_NULL, dev->be);
+    return false;
+}
+
+bool blk_dev_reconcile(struct blk_dev *dev)
+{
+    enum xenbus_state be, fe;
+    unsigned int online;
+    char path[200];
+
+    if (dev->gone)
+        return false;
+    be = xb_read_state(XS(dev), dev->be);
+    if (be == XenbusStateUnknown) {
+        /* Our directory is gone: forget the device, write nothing. */
+        snprintf(path, sizeof(path), "%s/state", dev->be);
+        if (!xb_exists(XS(dev), XBT_NULL, path)) {
+            LOG_INFO("%s: backend directory removed", dev->be);
+            dev_disconnect(dev);
+            return false;
+        }
+    }
+    dev->state = be;
+    if (xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "online", 1, 1,
+                             &online))
+        online = 0;
+    if (dev->connected && !dev_check_queues(dev))
+        return true;
+    dev_watch_frontend(dev);
+    fe = xb_read_state(XS(dev), dev->fe);
+
+    /*
+     * New to this process: probe, whatever state a previous instance left
+     * behind (a restarted backend starts over from InitWait; the frontend
+     * reconnects, or finds us there when it starts over).
+     */
+    if (!dev->probed && online && be != XenbusStateClosing) {
+        if (dev_probe(dev))
+            return true;
+        be = dev->state;
+    } else if (!dev->probed && online && be == XenbusStateClosing &&
+               (fe == XenbusStateInitialising || fe == XenbusStateClosed ||
+                fe == XenbusStateUnknown)) {
+        /* Closed down by a previous instance: the frontend has let go. */
+        if (dev_probe(dev))
+            return true;
+        be = dev->state;
+    }
+    switch (fe) {
+    case XenbusStateInitialising:
+        /* A frontend starting over after we closed: prepare again. */
+        if (be == XenbusStateClosed && online && dev->probed)
+            dev_switch(dev, XenbusStateInitWait, false);
+        break;
+    case XenbusStateInitialised:
+    case XenbusStateConnected:
+        /* Act on the current state, however we got here. */
+        if (be == XenbusStateInitWait && dev->probed && !dev->connected)
+            dev_connect(dev);
+        break;
+    case XenbusStateClosing:
+        if (be == XenbusStateConnected || be == XenbusStateInitWait)
+            dev_switch(dev, XenbusStateClosing, false);
+        break;
+    default:
+        /* Closed, Unknown, or the frontend directory vanished. */
+        dev_disconnect(dev);
+        if (be != XenbusStateClosed && be != XenbusStateInitialising)
+            dev_switch(dev, XenbusStateClosed, false);
+        if (!online)
+            return dev_remove(dev);
+        break;
+    }
+    /* The toolstack closed us while the frontend was not looking. */
+    if (!online && dev->state == XenbusStateClosed)
+        return dev_remove(dev);
+    if (dev->connected)
+        dev_check_resize(dev);
+    return true;
+}

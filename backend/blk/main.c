@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iovm-blkback: userspace blkif backend.  Serves every virtual block
+ * device under this domain's backend/vbd and backend/qdisk (or just one,
+ * with --device), over io_uring on a file or block device.
+ *
+ * The main thread owns xenstore: one watch per backend kind plus one per
+ * frontend state node, a reconcile of every device on each event and
+ * every few seconds (events can be lost), and storage-size checks for
+ * online resize.  Queue threads (blk-queue.c) carry the data.
+ * Trusts its command line; see blk-xs.c for what it trusts in xenstore.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "blk-dev.h"
+#include "evloop.h"
+#include "log.h"
+#include "util.h"
+
+#define RECONCILE_MS 5000
+
+static const char *const kinds[] = { "vbd", "qdisk" };
+
+struct main_ctx {
+    struct blkback bb;
+    struct iovm_loop *loop;
+    bool stopping;
+};
+
+static struct blk_dev *dev_find(struct blkback *bb, enum blk_kind kind,
+                                uint32_t fe, uint32_t devid)
+{
+    struct blk_dev *d;
+
+    for (d = bb->devs; d; d = d->next)
+        if (d->kind == kind && d->fe_domid == fe && d->devid == devid)
+            return d;
+    return NULL;
+}
+
+/* A device directory we have not seen: start tracking it. */
+static struct blk_dev *dev_add(struct blkback *bb, enum blk_kind kind,
+                               uint32_t fe, uint32_t devid)
+{
+    struct blk_dev *d;
+    char fe_path[160], want[80];
+    unsigned int fe_id;
+
+    d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    d->bb = bb;
+    d->kind = kind;
+    d->fe_domid = fe;
+    d->devid = devid;
+    snprintf(d->be, sizeof(d->be), "%s/backend/%s/%u/%u", bb->home,
+             kinds[kind], fe, devid);
+    if (bb->only && strcmp(bb->only, d->be)) {
+        free(d);
+        return NULL;
+    }
+    /* The toolstack wrote these; still, they must agree with the path. */
+    if (xb_read_str(bb->xs, XBT_NULL, d->be, "frontend", fe_path,
+                    sizeof(fe_path)) ||
+        xb_read_uint(bb->xs, XBT_NULL, d->be, "frontend-id", 0x7fef,
+                     &fe_id) ||
+        fe_id != fe) {
+        free(d);
+        return NULL;
+    }
+    snprintf(want, sizeof(want), "/local/domain/%u/device/vbd/%u", fe, devid);
+    if (strcmp(fe_path, want)) {
+        LOG_WARN("%s: frontend path %s is not %s; ignoring the device",
+                 d->be, fe_path, want);
+        free(d);
+        return NULL;
+    }
+    snprintf(d->fe, sizeof(d->fe), "%s", fe_path);
+    d->state = XenbusStateUnknown;
+    d->next = bb->devs;
+    bb->devs = d;
+    LOG_INFO("%s: new device for domain %u", d->be, fe);
+    return d;
+}
+
+/* Walks backend/<kind>/<fe>/<dev> and starts tracking new devices. */
+static void scan(struct blkback *bb)
+{
+    unsigned int k, nf, nd, i, j;
+    char path[160];
+
+    for (k = 0; k < IOVM_ARRAY_SIZE(kinds); k++) {
+        char **fes;
+
+        snprintf(path, sizeof(path), "%s/backend/%s", bb->home, kinds[k]);
+        fes = xs_directory(bb->xs, XBT_NULL, path, &nf);
+        for (i = 0; fes && i < nf; i++) {
+            unsigned int fe, devid;
+            char **devs;
+
+            if (iovm_parse_uint(fes[i], 0x7fef, &fe))
+                continue;
+            snprintf(path, sizeof(path), "%s/backend/%s/%u", bb->home,
+                     kinds[k], fe);
+            devs = xs_directory(bb->xs, XBT_NULL, path, &nd);
+            for (j = 0; devs && j < nd; j++) {
+                if (iovm_parse_uint(devs[j], UINT32_MAX, &devid) ||
+                    dev_find(bb, k, fe, devid))
+                    continue;
+                dev_add(bb, k, fe, devid);
+            }
+            free(devs);
+        }
+        free(fes);
+    }
+}
+
+static void reconcile_all(struct blkback *bb)
+{
+    struct blk_dev **pp = &bb->devs, *d;
+
+    while ((d = *pp)) {
+        if (blk_dev_reconcile(d)) {
+            pp = &d->next;
+        } else {
+            *pp = d->next;
+            blk_dev_free(d);
+        }
+    }
+}
+
+static void xs_cb(struct iovm_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct main_ctx *m = arg;
+    char **ev;
+    bool any = false;
+    unsigned int n = 0;
+
+    /* Coalesce: drain every queued event, then reconcile once.  The
+     * queue is bounded by what xenstored lets us have outstanding. */
+    while ((ev = xs_check_watch(m->bb.xs)) && n++ < 10000) {
+        any = true;
+        free(ev);
+    }
+    free(ev);
+    if (!any)
+        return;
+    scan(&m->bb);
+    reconcile_all(&m->bb);
+}
+
+static void main_efd_cb(struct iovm_loop *loop, int fd, uint32_t events,
+                        void *arg)
+{
+    struct main_ctx *m = arg;
+    uint64_t v;
+
+    if (read(fd, &v, sizeof(v)) > 0)
+        reconcile_all(&m->bb);
+}
+
+static void tick(struct iovm_loop *loop, void *arg)
+{
+    struct main_ctx *m = arg;
+
+    /* Events may have been lost (xenstored drops unread ones). */
+    scan(&m->bb);
+    reconcile_all(&m->bb);
+    iovm_loop_timer_add(loop, RECONCILE_MS, tick, m);
+}
+
+static void signal_cb(struct iovm_loop *loop, int fd, uint32_t events,
+                      void *arg)
+{
+    struct main_ctx *m = arg;
+    struct signalfd_siginfo si;
+
+    if (read(fd, &si, sizeof(si)) != sizeof(si))
+        return;
+    if (si.ssi_signo == SIGHUP) {
+        LOG_INFO("SIGHUP: rescanning");
+        scan(&m->bb);
+        reconcile_all(&m->bb);
+        return;
+    }
+    LOG_INFO("signal %u: stopping", si.ssi_signo);
+    m->stopping = true;
+    iovm_loop_stop(loop);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: iovm-blkback [OPTIONS]\n"
+            "Userspace Xen block backend (blkif over io_uring).  Serves "
+            "every device\nunder this domain's backend/vbd and "
+            "backend/qdisk in xenstore.\n\n"
+            "  -d, --device PATH      serve only this backend directory\n"
+            "  -q, --max-queues N     queues offered (default: online CPUs, "
+            "max %u)\n"
+            "  -r, --max-ring-order N ring pages offered, as log2 "
+            "(default %u, max %u)\n"
+            "      --no-persistent    do not offer persistent grants (grant "
+            "copy)\n"
+            "      --no-indirect      do not offer indirect segments\n"
+            "      --poll-us N        busy-poll the ring and io_uring for up "
+            "to N us\n"
+            "                         before sleeping, while I/O is in flight "
+            "(default 0: off)\n"
+            "  -l, --log-level L      error, warn, info or debug (info)\n"
+            "  -h, --help             this text\n",
+            BLK_MAX_QUEUES, BLK_MAX_RING_ORDER, BLK_MAX_RING_ORDER);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "device", required_argument, NULL, 'd' },
+        { "max-queues", required_argument, NULL, 'q' },
+        { "max-ring-order", required_argument, NULL, 'r' },
+        { "no-persistent", no_argument, NULL, 'P' },
+        { "no-indirect", no_argument, NULL, 'I' },
+        { "poll-us", required_argument, NULL, 'p' },
+        { "log-level", required_argument, NULL, 'l' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct main_ctx m = { 0 };
+    struct blkback *bb = &m.bb;
+    enum iovm_log_level level = IOVM_LOG_INFO;
+    unsigned int v, k;
+    sigset_t mask;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int c, sfd, rc = 1;
+    char path[160];
+
+    bb->max_queues = ncpu > 0 ? (unsigned int)ncpu : 1;
+    if (bb->max_queues > BLK_MAX_QUEUES)
+        bb->max_queues = BLK_MAX_QUEUES;
+    bb->max_ring_order = BLK_MAX_RING_ORDER;
+    bb->persistent = bb->indirect = true;
+    bb->poll_us = 0;
+    while ((c = getopt_long(argc, argv, "d:q:r:l:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': bb->only = optarg; break;
+        case 'q':
+            if (iovm_parse_uint(optarg, BLK_MAX_QUEUES, &v) || !v) {
+                fprintf(stderr, "iovm-blkback: --max-queues must be 1..%u\n",
+                        BLK_MAX_QUEUES);
+                return 2;
+            }
+            bb->max_queues = v;
+            break;
+        case 'r':
+            if (iovm_parse_uint(optarg, BLK_MAX_RING_ORDER, &v)) {
+                fprintf(stderr,
+                        "iovm-blkback: --max-ring-order must be 0..%u\n",
+                        BLK_MAX_RING_ORDER);
+                return 2;
+            }
+            bb->max_ring_order = v;
+            break;
+        case 'P': bb->persistent = false; break;
+        case 'p':
+            if (iovm_parse_uint(optarg, 10000, &v)) {
+                fprintf(stderr, "iovm-blkback: --poll-us must be 0..10000\n");
+                return 2;
+            }
+            bb->poll_us = v;
+            break;
+        case 'I': bb->indirect = false; break;
+        case 'l':
+            if (iovm_log_level_parse(optarg, &level)) {
+                fprintf(stderr, "iovm-blkback: bad log level '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h': usage(stdout); return 0;
+        default:
+            fprintf(stderr, "iovm-blkback: bad usage (see --help)\n");
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "iovm-blkback: unexpected argument '%s'\n",
+                argv[optind]);
+        return 2;
+    }
+    iovm_log_init("iovm-blkback", level);
+    signal(SIGPIPE, SIG_IGN);
+
+    bb->xs = xs_open(0);
+    if (!bb->xs) {
+        LOG_ERR("cannot open xenstore: %s", strerror(errno));
+        return 1;
+    }
+    if (xb_read_uint(bb->xs, XBT_NULL, "domid", NULL, 0x7fef, &v)) {
+        LOG_ERR("cannot read our domid from xenstore");
+        goto out;
+    }
+    bb->domid = v;
+    snprintf(bb->home, sizeof(bb->home), "/local/domain/%u", bb->domid);
+    bb->main_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (bb->main_efd < 0 || iovm_loop_new(&m.loop)) {
+        LOG_ERR("cannot set up the event loop");
+        goto out;
+    }
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    /* Before any thread starts, so every thread blocks them. */
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    for (k = 0; k < IOVM_ARRAY_SIZE(kinds); k++) {
+        snprintf(path, sizeof(path), "%s/backend/%s", bb->home, kinds[k]);
+        if (!xs_watch(bb->xs, path, "be")) {
+            LOG_ERR("cannot watch %s: %s", path, strerror(errno));
+            goto out;
+        }
+    }
+    if (iovm_loop_fd_add(m.loop, xs_fileno(bb->xs), EPOLLIN, xs_cb, &m) ||
+        iovm_loop_fd_add(m.loop, bb->main_efd, EPOLLIN, main_efd_cb, &m) ||
+        (sfd >= 0 && iovm_loop_fd_add(m.loop, sfd, EPOLLIN, signal_cb, &m)) ||
+        iovm_loop_timer_add(m.loop, RECONCILE_MS, tick, &m) < 0) {
+        LOG_ERR("cannot set up the event loop");
+        goto out;
+    }
+    LOG_INFO("serving %s/backend/{vbd,qdisk}%s%s: %u queue(s), ring order "
+             "%u, %spersistent grants, %sindirect",
+             bb->home, bb->only ? " only " : "", bb->only ? bb->only : "",
+             bb->max_queues, bb->max_ring_order,
+             bb->persistent ? "" : "no ", bb->indirect ? "" : "no ");
+    scan(bb);
+    reconcile_all(bb);
+    rc = iovm_loop_run(m.loop) ? 1 : 0;
+
+    /* Told to stop: close every device so frontends see it go. */
+    while (bb->devs) {
+        struct blk_dev *d = bb->devs;
+
+        bb->devs = d->next;
+        blk_dev_shutdown(d, true);
+        blk_dev_free(d);
+    }
+out:
+    if (m.loop)
+        iovm_loop_free(m.loop);
+    if (bb->main_efd > 0)
+        close(bb->main_efd);
+    xs_close(bb->xs);
+    return rc;
+}

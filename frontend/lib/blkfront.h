@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * libiovmfront's blkif frontend: connects to a virtual block device from
+ * inside a guest (xenstore handshake, shared rings via gntshr, event
+ * channels) and moves I/O over it.  Single-threaded: one caller submits,
+ * kicks and polls; completions run from blkfront_poll().
+ *
+ * The backend is not trusted: response ids are range-checked, a backend
+ * that misbehaves makes the device fail (errors), never the caller crash.
+ */
+#ifndef IOVM_BLKFRONT_H
+#define IOVM_BLKFRONT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct blkfront;
+
+struct blkfront_opts {
+    unsigned int max_queues;      /* 0: as many as the backend offers */
+    unsigned int max_ring_order;  /* upper bound on ring pages (log2) */
+    unsigned int max_indirect;    /* segments; 0: no indirect requests */
+    bool persistent;              /* offer persistent grants */
+    unsigned int timeout_ms;      /* for each handshake step */
+    unsigned int poll_us;         /* busy-poll for responses before
+                                     sleeping, while I/O is in flight */
+    bool force;                   /* take the disk over from a frontend
+                                     that died connected */
+};
+/* Everything on: 16-page rings, up to 4 queues, 256 indirect segments. */
+void blkfront_opts_default(struct blkfront_opts *o);
+
+struct blkfront_info {
+    uint64_t sectors;             /* 512-byte units */
+    uint32_t sector_size;
+    uint32_t phys_sector_size;
+    uint32_t info;                /* VDISK_* */
+    bool flush, barrier, discard, persistent;
+    unsigned int queues, ring_pages, max_segs;
+    uint32_t devid, backend_id;
+};
+
+/* What the caller submits.  buf may be NULL (bench: data not needed). */
+struct blkfront_io {
+    uint8_t op;                   /* BLKIF_OP_READ/WRITE/FLUSH_DISKCACHE/
+                                     WRITE_BARRIER/DISCARD; FLUSH and
+                                     BARRIER may carry data (len > 0) */
+    uint64_t sector;              /* 512-byte units */
+    void *buf;                    /* read/write data */
+    size_t len;                   /* bytes (multiple of 512); discard:
+                                     bytes to discard */
+    int16_t status;               /* BLKIF_RSP_* when done */
+    void (*done)(struct blkfront_io *io, void *arg);
+    void *arg;
+    /* private */
+    uint64_t t_submit;
+};
+
+/* vdev: "xvda"-style name or a device number.  Returns 0 or -errno. */
+int blkfront_open(struct blkfront **bfp, const char *vdev,
+                  const struct blkfront_opts *opts);
+/* Closes the device (Closing/Closed handshake) and frees everything. */
+void blkfront_close(struct blkfront *bf);
+const struct blkfront_info *blkfront_info(const struct blkfront *bf);
+/* Largest read/write one request can carry, in bytes. */
+size_t blkfront_max_io(const struct blkfront *bf);
+
+/*
+ * Queues io on queue q (0..queues-1).  -EAGAIN: ring or page pool full
+ * (poll and retry); -EINVAL: bad op/size; -EIO: the device failed.
+ */
+int blkfront_submit(struct blkfront *bf, unsigned int q,
+                    struct blkfront_io *io);
+/* Publishes queued requests, notifying the backend if it asked to be. */
+void blkfront_kick(struct blkfront *bf);
+/*
+ * Waits up to timeout_ms (-1: forever, 0: no wait) for completions and
+ * runs their callbacks.  Returns how many completed, or -errno.
+ */
+int blkfront_poll(struct blkfront *bf, int timeout_ms);
+unsigned int blkfront_inflight(const struct blkfront *bf);
+/* Synchronous helper: one request, waits for it.  Returns the status. */
+int blkfront_rw_sync(struct blkfront *bf, uint8_t op, uint64_t sector,
+                     void *buf, size_t len);
+
+/* Counters: notifications sent/received, requests, bogus responses. */
+struct blkfront_stats {
+    uint64_t reqs, notify_sent, events, responses, bogus;
+};
+void blkfront_stats(const struct blkfront *bf, struct blkfront_stats *st);
+
+/* Devid of a vdev name ("xvda", "xvdb3", "51712"); -EINVAL if bad. */
+int blkfront_vdev_devid(const char *vdev, uint32_t *devid);
+
+#endif

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The baseline of tests/bench/blk-compare: the same workload as
+ * "iovm-blkfront bench", straight on the image file with io_uring from one
+ * thread (same queue depth, block size and access pattern), so the ratio
+ * shows what the frontend -> ring -> backend path costs.
+ *
+ *   direct-io FILE [--rw randread|read|randwrite|write] [--bs B] [--qd N]
+ *             [--seconds S] [--span BYTES] [--direct]
+ * prints: RESULT iops=... mbps=... lat_p50_us=... lat_p99_us=... reqs=...
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define HB 512
+
+static uint64_t hist[HB];
+
+static unsigned int bucket(uint64_t ns)
+{
+    unsigned int e = 0, b;
+
+    ns /= 100;
+    if (ns < 16)
+        return (unsigned int)ns;
+    while ((ns >> e) >= 32)
+        e++;
+    b = 16 * (e + 1) + (unsigned int)((ns >> e) - 16);
+    return b < HB ? b : HB - 1;
+}
+
+static double bucket_us(unsigned int b)
+{
+    return b < 16 ? b / 10.0
+                  : (double)((uint64_t)(16 + b % 16) << (b / 16 - 1)) / 10.0;
+}
+
+static double pct(uint64_t n, double p)
+{
+    uint64_t want = (uint64_t)(n * p), seen = 0;
+    unsigned int i;
+
+    for (i = 0; i < HB; i++) {
+        seen += hist[i];
+        if (seen > want)
+            return bucket_us(i);
+    }
+    return 0;
+}
+
+struct slot {
+    uint64_t t;
+    void *buf;
+};
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "rw", required_argument, NULL, 'w' },
+        { "bs", required_argument, NULL, 'b' },
+        { "qd", required_argument, NULL, 'q' },
+        { "seconds", required_argument, NULL, 's' },
+        { "span", required_argument, NULL, 'S' },
+        { "direct", no_argument, NULL, 'D' },
+        { NULL, 0, NULL, 0 },
+    };
+    uint64_t bs = 4096, span = 0, v, rng = 88172645463325252ull, next = 0;
+    uint64_t done = 0, bytes = 0, t0, t_end;
+    unsigned int qd = 32, seconds = 5, i, inflight = 0;
+    bool rnd = true, wr = false, direct = false;
+    struct io_uring ring;
+    struct slot *slots;
+    struct stat sb;
+    int c, fd;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            rnd = !strncmp(optarg, "rand", 4);
+            wr = strstr(optarg, "write") != NULL;
+            break;
+        case 'b':
+            if (iovm_parse_size(optarg, &bs) || !bs || bs % 512)
+                return 2;
+            break;
+        case 'q':
+            if (iovm_parse_u64(optarg, 1024, &v) || !v)
+                return 2;
+            qd = v;
+            break;
+        case 's':
+            if (iovm_parse_u64(optarg, 3600, &v) || !v)
+                return 2;
+            seconds = v;
+            break;
+        case 'S':
+            if (iovm_parse_size(optarg, &span))
+                return 2;
+            break;
+        case 'D': direct = true; break;
+        default:
+            fprintf(stderr, "usage: direct-io FILE [--rw MODE] [--bs B] "
+                            "[--qd N] [--seconds S] [--span B] [--direct]\n");
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "direct-io: need exactly one FILE\n");
+        return 2;
+    }
+    fd = open(argv[optind], (wr ? O_RDWR : O_RDONLY) | (direct ? O_DIRECT : 0));
+    if (fd < 0 || fstat(fd, &sb)) {
+        perror(argv[optind]);
+        return 1;
+    }
+    if (!span || span > (uint64_t)sb.st_size)
+        span = sb.st_size;
+    if (span < bs || io_uring_queue_init(qd, &ring, 0)) {
+        fprintf(stderr, "direct-io: bad size or no io_uring\n");
+        return 1;
+    }
+    slots = calloc(qd, sizeof(*slots));
+    for (i = 0; i < qd; i++)
+        if (posix_memalign(&slots[i].buf, 4096, bs))
+            return 1;
+    t0 = iovm_now_ns();
+    t_end = t0 + (uint64_t)seconds * 1000000000ull;
+    for (;;) {
+        struct io_uring_cqe *cqe;
+        unsigned int head, n = 0;
+
+        for (i = 0; i < qd && inflight < qd && iovm_now_ns() < t_end; i++) {
+            struct io_uring_sqe *sqe;
+            uint64_t off;
+
+            if (slots[i].t)
+                continue;
+            if (rnd) {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                off = (rng % (span / bs)) * bs;
+            } else {
+                off = next;
+                next = next + bs >= span ? 0 : next + bs;
+            }
+            sqe = io_uring_get_sqe(&ring);
+            if (wr)
+                io_uring_prep_write(sqe, fd, slots[i].buf, bs, off);
+            else
+                io_uring_prep_read(sqe, fd, slots[i].buf, bs, off);
+            io_uring_sqe_set_data(sqe, &slots[i]);
+            slots[i].t = iovm_now_ns();
+            inflight++;
+        }
+        if (!inflight)
+            break;
+        io_uring_submit_and_wait(&ring, 1);
+        io_uring_for_each_cqe(&ring, head, cqe) {
+            struct slot *s = io_uring_cqe_get_data(cqe);
+
+            if (cqe->res != (int)bs) {
+                fprintf(stderr, "direct-io: I/O failed: %d\n", cqe->res);
+                return 1;
+            }
+            hist[bucket(iovm_now_ns() - s->t)]++;
+            s->t = 0;
+            done++;
+            bytes += bs;
+            inflight--;
+            n++;
+        }
+        io_uring_cq_advance(&ring, n);
+    }
+    {
+        double secs = (iovm_now_ns() - t0) / 1e9;
+
+        printf("RESULT iops=%.0f mbps=%.1f lat_p50_us=%.1f lat_p99_us=%.1f "
+               "reqs=%" PRIu64 "\n",
+               done / secs, bytes / secs / 1e6, pct(done, 0.5), pct(done, 0.99),
+               done);
+    }
+    return 0;
+}

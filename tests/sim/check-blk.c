@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * iovm-blkback end to end on the simulator: the real daemon runs in a
+ * driver domain, this process is the guest and uses libiovmfront.  Every
+ * operation is checked against the backing file on the host: read and
+ * write at queue depth 1 and 64, indirect requests, several queues,
+ * persistent grants and grant copy, the minimal negotiation, flush with
+ * and without data, barriers, discard, read-only disks, online resize,
+ * close and reconnect, teardown leaving nothing behind, and storage the
+ * backend must refuse.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <xen/xen.h>
+#include <xen/io/blkif.h>
+
+#include "blkfront.h"
+#include "simblk.h"
+#include "simtest.h"
+
+#define MIB (1024 * 1024)
+
+static uint32_t dd;
+static pid_t bb;
+static char logpath[256];
+
+/* A fresh guest, backing image and vbd; returns the guest's domid. */
+static uint32_t new_disk(char *img, size_t len, size_t size, uint32_t devid,
+                         const char *const *extra)
+{
+    uint32_t g = simtest_domain("g");
+    int fd;
+
+    snprintf(img, len, "%s/img-%u-%u", simtest_start(), g, devid);
+    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, size), 0);
+    close(fd);
+    simblk_vbd_add(dd, g, devid, img, extra);
+    return g;
+}
+
+static struct blkfront *connect(uint32_t g, const char *vdev,
+                                const struct blkfront_opts *o)
+{
+    struct blkfront *bf = NULL;
+    int rc;
+
+    simtest_enter(g);
+    rc = blkfront_open(&bf, vdev, o);
+    ck_assert_msg(!rc, "blkfront_open: %s", strerror(-rc));
+    return bf;
+}
+
+static void fill(uint8_t *b, size_t len, uint64_t off, unsigned int seed)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++)
+        b[i] = (uint8_t)((off + i) * 131 + seed + ((off + i) >> 12));
+}
+
+/* The host's view of the backing file. */
+static void expect_file(const char *img, uint64_t off, const uint8_t *want,
+                        size_t len)
+{
+    uint8_t *got = malloc(len);
+    int fd = open(img, O_RDONLY);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, got, len, off), (ssize_t)len);
+    close(fd);
+    ck_assert_msg(!memcmp(got, want, len), "file differs at %llu",
+                  (unsigned long long)off);
+    free(got);
+}
+
+static long stat_of(uint32_t dom, const char *key)
+{
+    char out[512];
+
+    ck_assert_int_eq(simtest_sim(out, sizeof(out), "ctl stats %u", dom), 0);
+    return simtest_field(out, key);
+}
+
+START_TEST(rw_qd1)
+{
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), 8 * MIB, 51712, NULL);
+    struct blkfront *bf = connect(g, "xvda", NULL);
+    uint8_t *w = aligned_alloc(4096, MIB), *r = aligned_alloc(4096, MIB);
+    unsigned int i;
+
+    ck_assert_uint_eq(blkfront_info(bf)->sectors, 8 * MIB / 512);
+    /* Odd sizes and offsets in 512-byte units, one at a time. */
+    for (i = 0; i < 64; i++) {
+        size_t len = 512 * (1 + (i * 7) % 40);
+        uint64_t off = (uint64_t)512 * (i * 37 % 8000);
+
+        fill(w, len, off, i);
+        ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, off / 512, w,
+                                          len),
+                         BLKIF_RSP_OKAY);
+        memset(r, 0, len);
+        ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_READ, off / 512, r,
+                                          len),
+                         BLKIF_RSP_OKAY);
+        ck_assert(!memcmp(w, r, len));
+        expect_file(img, off, w, len);
+    }
+    /* Past the end of the disk: refused, nothing written. */
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 8 * MIB / 512 - 4,
+                                      w, 4096),
+                     BLKIF_RSP_ERROR);
+    blkfront_close(bf);
+    free(w);
+    free(r);
+}
+END_TEST
+
+struct qctx {
+    unsigned int done, bad;
+};
+
+static void q_done(struct blkfront_io *io, void *arg)
+{
+    struct qctx *c = arg;
+
+    c->done++;
+    if (io->status != BLKIF_RSP_OKAY)
+        c->bad++;
+}
+
+/* n requests of len bytes, all submitted before any is reaped. */
+static void batch(struct blkfront *bf, uint8_t op, uint8_t *buf, size_t len,
+                  unsigned int n)
+{
+    struct blkfront_io *ios = calloc(n, sizeof(*ios));
+    struct qctx c = { 0 };
+    unsigned int i, sent = 0;
+
+    while (c.done < n) {
+        for (; sent < n; sent++) {
+            ios[sent].op = op;
+            ios[sent].sector = (uint64_t)sent * len / 512;
+            ios[sent].buf = buf + (size_t)sent * len;
+            ios[sent].len = len;
+            ios[sent].done = q_done;
+            ios[sent].arg = &c;
+            if (blkfront_submit(bf, sent % blkfront_info(bf)->queues,
+                                &ios[sent]))
+                break;
+        }
+        blkfront_kick(bf);
+        ck_assert_int_ge(blkfront_poll(bf, 5000), 0);
+        if (sent == n && !blkfront_inflight(bf))
+            break;
+    }
+    ck_assert_uint_eq(c.done, n);
+    ck_assert_uint_eq(c.bad, 0);
+    for (i = 0; i < n; i++)
+        ck_assert_int_eq(ios[i].status, BLKIF_RSP_OKAY);
+    free(ios);
+}
+
+START_TEST(qd64_multiqueue_indirect)
+{
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), 16 * MIB, 51712, NULL);
+    struct blkfront *bf = connect(g, "xvda", NULL);
+    const struct blkfront_info *in = blkfront_info(bf);
+    uint8_t *w = aligned_alloc(4096, 16 * MIB), *r = aligned_alloc(4096,
+                                                                   16 * MIB);
+
+    /* Everything negotiated: 16-page rings, >1 queue, 256 segments. */
+    ck_assert_uint_eq(in->ring_pages, 16);
+    ck_assert_uint_ge(in->queues, 2);
+    ck_assert_uint_eq(in->max_segs, 256);
+    ck_assert(in->persistent);
+    fill(w, 16 * MIB, 0, 3);
+    batch(bf, BLKIF_OP_WRITE, w, 64 * 1024, 256);      /* QD >= 64 */
+    memset(r, 0, 16 * MIB);
+    batch(bf, BLKIF_OP_READ, r, MIB, 16);              /* indirect, 1 MiB */
+    ck_assert(!memcmp(w, r, 16 * MIB));
+    memset(r, 0, 16 * MIB);
+    batch(bf, BLKIF_OP_READ, r, 4096, 4096);           /* QD up to ring */
+    ck_assert(!memcmp(w, r, 16 * MIB));
+    expect_file(img, 0, w, 16 * MIB);
+    blkfront_close(bf);
+    free(w);
+    free(r);
+}
+END_TEST
+
+START_TEST(grant_copy_mode)
+{
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), 4 * MIB, 51712, NULL);
+    struct blkfront_opts o;
+    struct blkfront *bf;
+    uint8_t *w = aligned_alloc(4096, 4 * MIB), *r = aligned_alloc(4096,
+                                                                  4 * MIB);
+    long copies;
+
+    blkfront_opts_default(&o);
+    o.persistent = false;
+    bf = connect(g, "xvda", &o);
+    ck_assert(!blkfront_info(bf)->persistent);
+    copies = stat_of(dd, "copies");
+    fill(w, 4 * MIB, 0, 9);
+    batch(bf, BLKIF_OP_WRITE, w, 256 * 1024, 16);
+    batch(bf, BLKIF_OP_READ, r, 4096, 1024);
+    ck_assert(!memcmp(w, r, 4 * MIB));
+    expect_file(img, 0, w, 4 * MIB);
+    /* The data moved by grant copy, not by mapping. */
+    ck_assert_int_gt(stat_of(dd, "copies"), copies + 1000);
+    blkfront_close(bf);
+    free(w);
+    free(r);
+}
+END_TEST
+
+START_TEST(minimal_negotiation)
+{
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), 4 * MIB, 51712, NULL);
+    struct blkfront_opts o;
+    struct blkfront *bf;
+    uint8_t *w = aligned_alloc(4096, MIB), *r = aligned_alloc(4096, MIB);
+
+    blkfront_opts_default(&o);
+    o.max_queues = 1;
+    o.max_ring_order = 0;
+    o.max_indirect = 0;
+    bf = connect(g, "xvda", &o);
+    ck_assert_uint_eq(blkfront_info(bf)->queues, 1);
+    ck_assert_uint_eq(blkfront_info(bf)->ring_pages, 1);
+    ck_assert_uint_eq(blkfront_info(bf)->max_segs, 11);
+    fill(w, MIB, 0, 5);
+    batch(bf, BLKIF_OP_WRITE, w, 44 * 1024, 20); /* 11 segments each */
+    batch(bf, BLKIF_OP_READ, r, 44 * 1024, 20);
+    ck_assert(!memcmp(w, r, 20 * 44 * 1024));
+    blkfront_close(bf);
+    free(w);
+    free(r);
+}
+END_TEST
+
+START_TEST(flush_fua_barrier)
+{
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), 4 * MIB, 51712, NULL);
+    struct blkfront *bf = connect(g, "xvda", NULL);
+    uint8_t *w = aligned_alloc(4096, 64 * 1024);
+
+    ck_assert(blkfront_info(bf)->flush);
+    ck_assert(blkfront_info(bf)->barrier);
+    fill(w, 8192, 0, 1);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 0, w, 8192), 0);
+    /* A flush without data, and one carrying data (a FUA write). */
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_FLUSH_DISKCACHE, 0, NULL,
+                                      0),
+                     BLKIF_RSP_OKAY);
+    fill(w, 16384, 8192, 2);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_FLUSH_DISKCACHE, 16, w,
+                                      16384),
+                     BLKIF_RSP_OKAY);
+    expect_file(img, 8192, w, 16384);
+    /* Barriers, with and without data. */
+    fill(w, 4096, 65536, 3);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE_BARRIER, 128, w,
+                                      4096),
+                     BLKIF_RSP_OKAY);
+    expect_file(img, 65536, w, 4096);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE_BARRIER, 0, NULL, 0),
+                     BLKIF_RSP_OKAY);
+    blkfront_close(bf);
+    free(w);
+}
+END_TEST
+
+START_TEST(barrier_orders_after_queued_writes)
+{
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), 8 * MIB, 51712, NULL);
+    struct blkfront_opts o;
+    struct blkfront *bf;
+    uint8_t *w = aligned_alloc(4096, 4 * MIB), *b = aligned_alloc(4096, 4096);
+    struct blkfront_io ios[65];
+    struct qctx c = { 0 };
+    unsigned int i;
+
+    blkfront_opts_default(&o);
+    o.max_queues = 1;
+    bf = connect(g, "xvda", &o);
+    fill(w, 4 * MIB, 0, 11);
+    memset(ios, 0, sizeof(ios));
+    /* 64 writes, then a barrier overwriting the first block, all queued
+     * together: the barrier waits for the writes, so its data wins. */
+    for (i = 0; i < 64; i++) {
+        ios[i] = (struct blkfront_io){ .op = BLKIF_OP_WRITE,
+                                       .sector = i * 128,
+                                       .buf = w + (size_t)i * 65536,
+                                       .len = 65536, .done = q_done,
+                                       .arg = &c };
+        ck_assert_int_eq(blkfront_submit(bf, 0, &ios[i]), 0);
+    }
+    memset(b, 0x5a, 4096);
+    ios[64] = (struct blkfront_io){ .op = BLKIF_OP_WRITE_BARRIER, .sector = 0,
+                                    .buf = b, .len = 4096, .done = q_done,
+                                    .arg = &c };
+    ck_assert_int_eq(blkfront_submit(bf, 0, &ios[64]), 0);
+    blkfront_kick(bf);
+    while (c.done < 65)
+        ck_assert_int_ge(blkfront_poll(bf, 5000), 0);
+    ck_assert_uint_eq(c.bad, 0);
+    expect_file(img, 0, b, 4096);
+    expect_file(img, 4096, w + 4096, 4 * MIB - 4096);
+    blkfront_close(bf);
+    free(w);
+    free(b);
+}
+END_TEST
+
+START_TEST(discard_makes_zeroes)
+{
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), 4 * MIB, 51712, NULL);
+    struct blkfront *bf = connect(g, "xvda", NULL);
+    uint8_t *w = aligned_alloc(4096, MIB), *z = calloc(1, MIB);
+    struct stat before, after;
+
+    ck_assert(blkfront_info(bf)->discard);
+    fill(w, MIB, 0, 4);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 0, w, MIB), 0);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_FLUSH_DISKCACHE, 0, NULL,
+                                      0),
+                     0);
+    ck_assert_int_eq(stat(img, &before), 0);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_DISCARD, 256, NULL,
+                                      512 * 1024),
+                     BLKIF_RSP_OKAY);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_READ, 0, w, MIB), 0);
+    ck_assert(!memcmp(w + 128 * 1024, z, 512 * 1024));
+    ck_assert_int_eq(stat(img, &after), 0);
+    ck_assert_int_lt(after.st_blocks, before.st_blocks); /* a real hole */
+    /* Past the end: refused. */
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_DISCARD, 8000, NULL, MIB),
+                     BLKIF_RSP_ERROR);
+    blkfront_close(bf);
+    free(w);
+    free(z);
+}
+END_TEST
+
+START_TEST(readonly_disk)
+{
+    static const char *const ro[] = { "mode", "r", "discard-enable", "0",
+                                      NULL };
+    char img[256];
+    uint32_t g = new_disk(img, sizeof(img), MIB, 51712, ro);
+    struct blkfront *bf = connect(g, "xvda", NULL);
+    uint8_t *w = aligned_alloc(4096, 4096);
+
+    ck_assert(blkfront_info(bf)->info & VDISK_READONLY);
+    ck_assert(!blkfront_info(bf)->discard);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_READ, 0, w, 4096), 0);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 0, w, 4096),
+                     BLKIF_RSP_ERROR);
+    blkfront_close(bf);
+    free(w);
+}
+END_TEST
+
+START_TEST(online_resize)
+{
+    char img[256], path[160];
+    uint32_t g = new_disk(img, sizeof(img), MIB, 51712, NULL);
+    struct blkfront *bf = connect(g, "xvda", NULL);
+    uint8_t *w = aligned_alloc(4096, 4096);
+
+    ck_assert_int_eq(truncate(img, 3 * MIB), 0);
+    snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/51712/sectors",
+             dd, g);
+    /* The backend notices (inotify-free: its periodic check or SIGHUP). */
+    kill(bb, SIGHUP);
+    ck_assert_int_eq(simblk_wait(path, "6144", 15000), 0);
+    /* The new space is usable after reconnecting. */
+    blkfront_close(bf);
+    bf = connect(g, "xvda", NULL);
+    ck_assert_uint_eq(blkfront_info(bf)->sectors, 6144);
+    memset(w, 7, 4096);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 6136, w, 4096), 0);
+    expect_file(img, 3 * MIB - 4096, w, 4096);
+    blkfront_close(bf);
+    free(w);
+}
+END_TEST
+
+static unsigned int fd_count(pid_t pid)
+{
+    char path[64];
+    unsigned int n = 0;
+    struct dirent *e;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    d = opendir(path);
+    if (!d)
+        return 0;
+    while ((e = readdir(d)))
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+START_TEST(close_reconnect_teardown)
+{
+    char img[256], path[160], st[16];
+    uint32_t g = new_disk(img, sizeof(img), 2 * MIB, 51712, NULL);
+    uint8_t *w = aligned_alloc(4096, MIB), *r = aligned_alloc(4096, MIB);
+    pid_t pid = bb;
+    unsigned int fds0 = fd_count(pid);
+    long maps0 = stat_of(dd, "maps_active"), ports0 = stat_of(dd, "ports");
+    struct blkfront *bf;
+    int round;
+
+    ck_assert_uint_gt(fds0, 0);
+    fill(w, MIB, 0, 6);
+    for (round = 0; round < 3; round++) {
+        bf = connect(g, "xvda", NULL);
+        if (round)
+            ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_READ, 0, r, MIB),
+                             0);
+        if (round)
+            ck_assert(!memcmp(w, r, MIB)); /* survived the reconnect */
+        ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 0, w, MIB), 0);
+        blkfront_close(bf);
+        snprintf(path, sizeof(path),
+                 "/local/domain/%u/backend/vbd/%u/51712/state", dd, g);
+        ck_assert_int_eq(simblk_read(path, st, sizeof(st)), 0);
+        ck_assert_str_eq(st, "6");
+        /* Nothing of the connection is left mapped. */
+        ck_assert_int_eq(stat_of(dd, "maps_active"), maps0);
+    }
+    /* The toolstack takes the disk away: the backend removes its node. */
+    ck_assert_int_eq(simblk_vbd_remove(dd, g, 51712), 0);
+    snprintf(path, sizeof(path), "/local/domain/%u/backend/vbd/%u/51712", dd,
+             g);
+    ck_assert_int_eq(simblk_read(path, st, sizeof(st)), -ENOENT);
+    ck_assert_int_eq(stat_of(dd, "maps_active"), maps0);
+    ck_assert_int_eq(stat_of(dd, "ports"), ports0);
+    /* The storage and every per-connection fd are closed again. */
+    ck_assert_uint_eq(fd_count(pid), fds0);
+    free(w);
+    free(r);
+}
+END_TEST
+
+START_TEST(bad_storage_fails_only_that_disk)
+{
+    static const char *const missing[] = { NULL };
+    char img[256], img2[256], path[200], v[64];
+    uint32_t g, g2;
+    struct blkfront *bf;
+    uint8_t buf[512];
+
+    g = simtest_domain("bad");
+    snprintf(img, sizeof(img), "%s/no-such-image", simtest_start());
+    simblk_vbd_add(dd, g, 51712, img, missing);
+    snprintf(path, sizeof(path),
+             "/local/domain/%u/backend/vbd/%u/51712/state", dd, g);
+    ck_assert_int_eq(simblk_wait(path, "5", 10000), 0);
+    snprintf(path, sizeof(path),
+             "/local/domain/%u/backend/vbd/%u/51712/error", dd, g);
+    ck_assert_int_eq(simblk_read(path, v, sizeof(v)), 0);
+    ck_assert_msg(strstr(v, "2 "), "error node '%s'", v); /* ENOENT */
+    /* A second read-write attach of the same image is refused. */
+    g2 = new_disk(img2, sizeof(img2), MIB, 51712, NULL);
+    bf = connect(g2, "xvda", NULL);
+    g = simtest_domain("dup");
+    simblk_vbd_add(dd, g, 51712, img2, NULL);
+    snprintf(path, sizeof(path),
+             "/local/domain/%u/backend/vbd/%u/51712/state", dd, g);
+    ck_assert_int_eq(simblk_wait(path, "5", 10000), 0);
+    /* The daemon still serves the good disk. */
+    simtest_enter(g2);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_READ, 0, buf, 512), 0);
+    blkfront_close(bf);
+}
+END_TEST
+
+static void setup(void)
+{
+    simtest_start();
+    snprintf(logpath, sizeof(logpath), "%s/blkback.log", simtest_start());
+    dd = simtest_domain("dd");
+    bb = simblk_backend_start(dd, logpath, "--log-level debug");
+}
+
+static void teardown(void)
+{
+    simblk_backend_stop(bb);
+    simtest_stop();
+}
+
+int main(void)
+{
+    Suite *s = suite_create("sim-blk");
+    TCase *tc = tcase_create("blkback");
+    SRunner *sr;
+    int failed;
+
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, simtest_cloexec_all, NULL);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, rw_qd1);
+    tcase_add_test(tc, qd64_multiqueue_indirect);
+    tcase_add_test(tc, grant_copy_mode);
+    tcase_add_test(tc, minimal_negotiation);
+    tcase_add_test(tc, flush_fua_barrier);
+    tcase_add_test(tc, barrier_orders_after_queued_writes);
+    tcase_add_test(tc, discard_makes_zeroes);
+    tcase_add_test(tc, readonly_disk);
+    tcase_add_test(tc, online_resize);
+    tcase_add_test(tc, close_reconnect_teardown);
+    tcase_add_test(tc, bad_storage_fails_only_that_disk);
+    suite_add_tcase(s, tc);
+    sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Block-device helpers for simulator tests: write a vbd's nodes as libxl
+ * does (as dom0), take one down as libxl does, run iovm-blkback inside a
+ * domain.  See simtest.h for the simulator itself.
+ */
+#ifndef IOVM_SIMBLK_H
+#define IOVM_SIMBLK_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* extra: NULL-terminated key, value pairs added to the backend dir. */
+void simblk_vbd_add(uint32_t be, uint32_t fe, uint32_t devid,
+                    const char *params, const char *const *extra);
+/* libxl's removal: online=0, Closing; waits for Closed and the backend
+ * directory to go; then removes the frontend.  Returns 0 or -ETIMEDOUT. */
+int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid);
+/* Starts iovm-blkback ARGS in domain dom; its log goes to logpath. */
+pid_t simblk_backend_start(uint32_t dom, const char *logpath,
+                           const char *args);
+void simblk_backend_stop(pid_t pid);
+/* Reads a xenstore node as dom0 into buf; 0 or -ENOENT. */
+int simblk_read(const char *path, char *buf, size_t len);
+/* Waits (watch, no sleep) for path to read value; NULL: to be gone. */
+int simblk_wait(const char *path, const char *value, unsigned int ms);
+
+#endif
