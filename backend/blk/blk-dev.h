@@ -139,6 +139,8 @@ struct blk_dev {
     bool fe_watched;
     enum xenbus_state state;  /* what we last wrote */
     bool probed;
+    bool probe_failed;        /* by this process: not retried (the
+                                 toolstack removes and re-adds it) */
     bool gone;                /* removed: free after this round */
     struct blk_store store;
     bool store_open;

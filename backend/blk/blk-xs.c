@@ -526,16 +526,26 @@ bool blk_dev_reconcile(struct blk_dev *dev)
      * behind (a restarted backend starts over from InitWait; the frontend
      * reconnects, or finds us there when it starts over).
      */
-    if (!dev->probed && online && be != XenbusStateClosing) {
-        if (dev_probe(dev))
+    if (!dev->probed && !dev->probe_failed && online &&
+        be != XenbusStateClosing) {
+        if (dev_probe(dev)) {
+            dev->probe_failed = true;
             return true;
+        }
         be = dev->state;
-    } else if (!dev->probed && online && be == XenbusStateClosing &&
+    } else if (!dev->probed && !dev->probe_failed && online &&
+               be == XenbusStateClosing &&
                (fe == XenbusStateInitialising || fe == XenbusStateClosed ||
                 fe == XenbusStateUnknown)) {
-        /* Closed down by a previous instance: the frontend has let go. */
-        if (dev_probe(dev))
+        /*
+         * Closed down by a previous instance: the frontend has let go.
+         * Once only: a failed probe rewrites the error node, an event for
+         * us, which must not bring us back here (a retry storm).
+         */
+        if (dev_probe(dev)) {
+            dev->probe_failed = true;
             return true;
+        }
         be = dev->state;
     }
     switch (fe) {
@@ -563,6 +573,14 @@ bool blk_dev_reconcile(struct blk_dev *dev)
             return dev_remove(dev);
         break;
     }
+    /*
+     * The toolstack wants it gone and nothing of it is connected (it
+     * failed, or the frontend never came): nothing to drain, so Closed
+     * now rather than wait for a frontend that may never move (libxl
+     * gives up after 10 s).
+     */
+    if (!online && !dev->connected && dev->state == XenbusStateClosing)
+        dev_switch(dev, XenbusStateClosed, false);
     /* The toolstack closed us while the frontend was not looking. */
     if (!online && dev->state == XenbusStateClosed)
         return dev_remove(dev);

@@ -835,3 +835,91 @@ int blkfront_rw_sync(struct blkfront *bf, uint8_t op, uint64_t sector,
     }
     return io.status;
 }
+
+/* ---------------------------------------------------------------- */
+/* Raw ring access, for conformance and hostile-frontend tests */
+
+/* blkfront_raw_push() rewrites the id of whatever layout it is given. */
+_Static_assert(offsetof(blkif_request_t, id) ==
+                       offsetof(blkif_request_indirect_t, id) &&
+                   offsetof(blkif_request_t, id) ==
+                       offsetof(blkif_request_discard_t, id),
+               "request id at one offset in every layout");
+
+void *blkfront_raw_sring(struct blkfront *bf, unsigned int qi,
+                         unsigned int *nr_ents)
+{
+    if (qi >= bf->info.queues)
+        return NULL;
+    if (nr_ents)
+        *nr_ents = bf->q[qi].ring.nr_ents;
+    return bf->q[qi].sring;
+}
+
+int blkfront_raw_page(struct blkfront *bf, uint32_t *ref, void **addr)
+{
+    struct bf_page *pg;
+    int rc = pool_take(bf, 1, &pg);
+
+    if (rc)
+        return rc;
+    /* The page itself belongs to its chunk, unshared at close; only the
+     * pool's record of it goes. */
+    *ref = pg->ref;
+    *addr = pg->addr;
+    free(pg);
+    return 0;
+}
+
+int blkfront_raw_push(struct blkfront *bf, unsigned int qi,
+                      const struct blkif_request *req,
+                      struct blkfront_io *io, uint64_t *idp)
+{
+    struct bf_queue *q;
+    struct bf_shadow *sh;
+    blkif_request_t *s;
+    unsigned int id;
+
+    if (bf->failed)
+        return -EIO;
+    if (qi >= bf->info.queues)
+        return -EINVAL;
+    q = &bf->q[qi];
+    if (RING_FULL(&q->ring) || q->free_head >= q->ring.nr_ents)
+        return -EAGAIN;
+    id = q->free_head;
+    sh = &q->shadow[id];
+    q->free_head = sh->next_free;
+    sh->io = io;
+    sh->npages = sh->nind = 0; /* the caller's pages stay the caller's */
+    s = RING_GET_REQUEST(&q->ring, q->ring.req_prod_pvt);
+    memcpy(s, req, sizeof(*s));
+    s->id = id;
+    q->ring.req_prod_pvt++;
+    q->inflight++;
+    io->t_submit = iovm_now_ns();
+    bf->st.reqs++;
+    RING_PUSH_REQUESTS(&q->ring);
+    q->pushed = false;
+    if (idp)
+        *idp = id;
+    return 0;
+}
+
+void blkfront_raw_set_req_prod(struct blkfront *bf, unsigned int qi,
+                               uint32_t prod)
+{
+    if (qi >= bf->info.queues)
+        return;
+    wmb(); /* whatever the caller wrote into slots, before the index */
+    __atomic_store_n(&bf->q[qi].ring.sring->req_prod, prod,
+                     __ATOMIC_RELAXED);
+}
+
+void blkfront_raw_notify(struct blkfront *bf, unsigned int qi)
+{
+    if (qi >= bf->info.queues)
+        return;
+    xenevtchn_notify(bf->xe, bf->q[qi].port);
+    bf->st.notify_sent++;
+}

@@ -93,4 +93,46 @@ void blkfront_stats(const struct blkfront *bf, struct blkfront_stats *st);
 /* Devid of a vdev name ("xvda", "xvdb3", "51712"); -EINVAL if bad. */
 int blkfront_vdev_devid(const char *vdev, uint32_t *devid);
 
+/* ---------------------------------------------------------------- */
+/*
+ * Raw ring access, for conformance and hostile-frontend tests.
+ *
+ * These let a test act as a broken or malicious frontend: put any bytes
+ * in a request slot, keep rewriting a slot the backend owns, move the
+ * shared request index, notify at will.  They skip every check the calls
+ * above make; a real frontend has no use for them.  Normal I/O may be
+ * mixed with them on the same device.
+ */
+struct blkif_request;
+
+/* The shared ring (a blkif_sring_t) of queue q and its number of
+ * entries; NULL if there is no queue q. */
+void *blkfront_raw_sring(struct blkfront *bf, unsigned int q,
+                         unsigned int *nr_ents);
+/*
+ * Takes one page granted to the backend out of the data pool, for the
+ * caller's own segments or indirect descriptor pages.  It stays granted
+ * (and never returns to the pool) until blkfront_close().  0 or -errno.
+ */
+int blkfront_raw_page(struct blkfront *bf, uint32_t *ref, void **addr);
+/*
+ * Copies req (a slot's worth of bytes: any request layout, cast) into the
+ * next request slot of queue q, replacing its id with a free one of ours
+ * so that the answer is accepted: io->status is set and io->done called
+ * from blkfront_poll() (io's other fields are not used).  Publishes the
+ * request (its slot is the one just below the shared req_prod; the
+ * caller may go on rewriting it) but does not notify: the caller does,
+ * with blkfront_raw_notify(), when it wants to.  id (if not NULL)
+ * receives the id used.  Returns 0, -EAGAIN (ring full), -EINVAL (no
+ * queue q) or -EIO (the device failed).
+ */
+int blkfront_raw_push(struct blkfront *bf, unsigned int q,
+                      const struct blkif_request *req,
+                      struct blkfront_io *io, uint64_t *id);
+/* Writes queue q's shared req_prod (our private index is untouched). */
+void blkfront_raw_set_req_prod(struct blkfront *bf, unsigned int q,
+                               uint32_t prod);
+/* Notifies the backend on queue q's event channel, unconditionally. */
+void blkfront_raw_notify(struct blkfront *bf, unsigned int q);
+
 #endif

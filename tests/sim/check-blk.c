@@ -425,11 +425,12 @@ static unsigned int fd_count(pid_t pid)
 
 START_TEST(close_reconnect_teardown)
 {
+    /* The baseline before the disk exists: its removal closes all. */
+    pid_t pid = bb;
+    unsigned int fds0 = fd_count(pid);
     char img[256], path[160], st[16];
     uint32_t g = new_disk(img, sizeof(img), 2 * MIB, 51712, NULL);
     uint8_t *w = aligned_alloc(4096, MIB), *r = aligned_alloc(4096, MIB);
-    pid_t pid = bb;
-    unsigned int fds0 = fd_count(pid);
     long maps0 = stat_of(dd, "maps_active"), ports0 = stat_of(dd, "ports");
     struct blkfront *bf;
     int round;

@@ -163,10 +163,20 @@ int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid)
     snprintf(bed, sizeof(bed), "/local/domain/%u/backend/vbd/%u/%u", be, fe,
              devid);
     snprintf(fed, sizeof(fed), "/local/domain/%u/device/vbd/%u", fe, devid);
-    snprintf(path, sizeof(path), "%s/online", bed);
-    xs_write(h, XBT_NULL, path, "0", 1);
-    snprintf(path, sizeof(path), "%s/state", bed);
-    xs_write(h, XBT_NULL, path, "5", 1);
+    /* As libxl: online=0 and Closing in one transaction (written apart,
+     * a backend quick to remove its directory would see state recreated). */
+    for (;;) {
+        xs_transaction_t t = xs_transaction_start(h);
+
+        ck_assert(t != XBT_NULL);
+        snprintf(path, sizeof(path), "%s/online", bed);
+        xs_write(h, t, path, "0", 1);
+        snprintf(path, sizeof(path), "%s/state", bed);
+        xs_write(h, t, path, "5", 1);
+        if (xs_transaction_end(h, t, false))
+            break;
+        ck_assert_int_eq(errno, EAGAIN);
+    }
     /* The driver domain removes its directory once Closed. */
     rc = wait_on(h, path, NULL, 10000);
     xs_rm(h, XBT_NULL, fed);
