@@ -79,7 +79,8 @@ struct blk_io {
     bool retried;             /* already resubmitted without O_DIRECT */
     uint32_t nsegs_mapped;
     struct pgrant *pg[BLK_MAX_SEGS];
-    void *bounce;             /* copy mode: nr_segs pages */
+    void *bounce;             /* copy mode: bounce_pages pages */
+    unsigned int bounce_pages;
     struct iovec iov[BLK_MAX_SEGS];
     unsigned int niov;
     struct blk_io *next_free;

@@ -98,26 +98,29 @@ static void io_finish(struct blk_queue *q, struct blk_io *io, int16_t status)
     q->inflight--;
 }
 
+/* At least pages of bounce buffer; small ones are kept between uses. */
 static int bounce_reserve(struct blk_io *io, unsigned int pages)
 {
+    unsigned int want = IOVM_MAX(pages, BOUNCE_KEEP);
     void *b;
 
-    if (pages <= BOUNCE_KEEP && io->bounce)
+    if (io->bounce && io->bounce_pages >= pages)
         return 0;
-    if (posix_memalign(&b, PAGE, (size_t)pages * PAGE))
+    if (posix_memalign(&b, PAGE, (size_t)want * PAGE))
         return -ENOMEM;
-    if (io->bounce)
-        free(io->bounce);
+    free(io->bounce);
     io->bounce = b;
+    io->bounce_pages = want;
     return 0;
 }
 
 static void bounce_trim(struct blk_io *io)
 {
     /* A large indirect request's buffer is not kept around. */
-    if (io->bounce && io->req.nr_segs > BOUNCE_KEEP) {
+    if (io->bounce && io->bounce_pages > BOUNCE_KEEP) {
         free(io->bounce);
         io->bounce = NULL;
+        io->bounce_pages = 0;
     }
 }
 

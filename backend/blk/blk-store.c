@@ -66,15 +66,16 @@ static int sysfs_queue(dev_t dev, const char *attr, char *buf, size_t len)
 
 static int probe_bdev(struct blk_store *st, dev_t rdev, bool want_discard)
 {
+    int fd = st->fd_buffered;
     char buf[64];
     int ssz = 512;
     unsigned int pbsz = 512;
 
-    if (ioctl(st->fd, BLKGETSIZE64, &st->size) < 0)
+    if (ioctl(fd, BLKGETSIZE64, &st->size) < 0)
         return -errno;
-    if (ioctl(st->fd, BLKSSZGET, &ssz) == 0 && ssz >= 512)
+    if (ioctl(fd, BLKSSZGET, &ssz) == 0 && ssz >= 512)
         st->sector_size = ssz;
-    if (ioctl(st->fd, BLKPBSZGET, &pbsz) == 0 && pbsz >= 512)
+    if (ioctl(fd, BLKPBSZGET, &pbsz) == 0 && pbsz >= 512)
         st->phys_sector_size = pbsz;
     /* Only a write-back cache needs flushes (else writes are stable). */
     st->flush = !sysfs_queue(rdev, "write_cache", buf, sizeof(buf))

@@ -485,13 +485,26 @@ static void dev_watch_frontend(struct blk_dev *dev)
         dev->fe_watched = true;
 }
 
-/* The toolstack wants it gone: remove our directory (xl devd's job). */
-static bool dev_remove(struct blk_dev *dev)
+/*
+ * Taken offline (online=0) and closed: let go of everything before
+ * writing Closed, so "Closed" means nothing is mapped or open any more.
+ * The directory stays: the toolstack reads Closed and then removes it
+ * (libxl__device_destroy in dom0 removes both ends; a backend removing
+ * it first makes libxl's wait for Closed fail).
+ */
+static void dev_offline(struct blk_dev *dev)
 {
-    LOG_INFO("%s: offline and closed: removing", dev->be);
     dev_disconnect(dev);
-    xs_rm(XS(dev), XBT_NULL, dev->be);
-    return false;
+    if (dev->store_open) {
+        blk_store_close(&dev->store);
+        dev->store_open = false;
+    }
+    /* online=1 again would probe (reopen) afresh. */
+    dev->probed = false;
+    if (dev->state != XenbusStateClosed) {
+        dev_switch(dev, XenbusStateClosed, false);
+        LOG_INFO("%s: offline and closed; the toolstack removes it", dev->be);
+    }
 }
 
 bool blk_dev_reconcile(struct blk_dev *dev)
@@ -566,11 +579,13 @@ bool blk_dev_reconcile(struct blk_dev *dev)
         break;
     default:
         /* Closed, Unknown, or the frontend directory vanished. */
+        if (!online) {
+            dev_offline(dev);
+            return true;
+        }
         dev_disconnect(dev);
         if (be != XenbusStateClosed && be != XenbusStateInitialising)
             dev_switch(dev, XenbusStateClosed, false);
-        if (!online)
-            return dev_remove(dev);
         break;
     }
     /*
@@ -580,10 +595,10 @@ bool blk_dev_reconcile(struct blk_dev *dev)
      * gives up after 10 s).
      */
     if (!online && !dev->connected && dev->state == XenbusStateClosing)
-        dev_switch(dev, XenbusStateClosed, false);
+        dev_offline(dev);
     /* The toolstack closed us while the frontend was not looking. */
     if (!online && dev->state == XenbusStateClosed)
-        return dev_remove(dev);
+        dev_offline(dev);
     if (dev->connected)
         dev_check_resize(dev);
     return true;

@@ -445,15 +445,6 @@ static void device_destroy(struct xs_handle *xs, const struct tool_device *d)
     }
 }
 
-static bool xs_exists(struct xs_handle *xs, const char *path)
-{
-    unsigned int len;
-    char *v = xs_read(xs, XBT_NULL, path, &len);
-
-    free(v);
-    return v != NULL;
-}
-
 int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
                         unsigned int n, enum tool_force force,
                         unsigned int timeout_ms)
@@ -485,13 +476,12 @@ int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
             snprintf(path, sizeof(path), "%s/state", d->be);
             r = tool_xs_wait_state(xs, path, 6, deadline);
             /*
-             * libxl fails (ERROR_INVAL) when the state node vanishes
-             * before it read 6.  A driver domain only removes its backend
-             * directory after Closed, so a vanished directory is taken as
-             * closed and removed: no race with a quick driver domain.
+             * As libxl's devstate wait: the state node vanishing before
+             * it read 6 is an error (ERROR_INVAL, "unable to remove
+             * device"), even if the backend meant well.  A backend must
+             * leave its directory to the toolstack, which removes both
+             * ends below (libxl__device_destroy in dom0).
              */
-            if (r == -ENOENT && d->be_domid != 0 && !xs_exists(xs, d->be))
-                r = 1;
             if (r == -ETIMEDOUT) {
                 snprintf(msg, sizeof(msg),
                          "backend did not reach state 6 (Closed) within "
@@ -501,17 +491,6 @@ int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
             } else if (r < 0) {
                 remove_fail(d, r, "backend state node vanished before "
                                   "state 6 (Closed)");
-            } else if (r == 0 && d->be_domid != 0) {
-                /* The toolstack is dom0: a backend elsewhere is a driver
-                 * domain's, which removes its directory itself. */
-                r = tool_xs_wait(xs, d->be, NULL, timeout_ms);
-                if (r) {
-                    snprintf(msg, sizeof(msg),
-                             "driver domain %u did not remove the backend "
-                             "within %u ms",
-                             d->be_domid, timeout_ms);
-                    remove_fail(d, r, msg);
-                }
             }
             /* A local backend would run its hotplug script (remove)
              * here; the simulator runs none. */

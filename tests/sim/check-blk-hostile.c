@@ -184,10 +184,10 @@ static void expect_dev_failed(uint32_t g, int err)
 
 /*
  * libxl's removal of g's vbd: online=0 and Closing in one transaction
- * (unless already Closed), then the driver domain must remove its
- * directory within libxl's 10 s; then the frontend goes.  (Two separate
- * writes, as simblk_vbd_remove does, race with a backend that removes
- * its directory as soon as it sees online=0.)  0 or -ETIMEDOUT.
+ * (unless already Closed), then the backend must reach Closed within
+ * libxl's 10 s, and its directory must still be there when it does (libxl
+ * fails otherwise); then both ends go, as libxl__device_destroy in dom0.
+ * 0, -ETIMEDOUT, or -ENOENT if the backend removed its directory itself.
  */
 static int vbd_remove(uint32_t g)
 {
@@ -221,9 +221,19 @@ static int vbd_remove(uint32_t g)
         ck_assert(ok);
     } while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
     be_path(path, sizeof(path), g, "state");
-    rc = simblk_wait(path, NULL, 10000);
-    snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u", g, DEVID);
-    xs_rm(xs, XBT_NULL, path);
+    rc = simblk_wait(path, "6", 10000);
+    state = xs_read(xs, XBT_NULL, path, &len);
+    if (rc && !state)
+        rc = -ENOENT;
+    free(state);
+    do {
+        t = xs_transaction_start(xs);
+        ck_assert(t);
+        snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u", g,
+                 DEVID);
+        xs_rm(xs, t, path);
+        xs_rm(xs, t, dir);
+    } while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
     xs_close(xs);
     if (saved[0])
         setenv("XENSTORED_PATH", saved, 1);

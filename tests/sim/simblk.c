@@ -177,9 +177,19 @@ int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid)
             break;
         ck_assert_int_eq(errno, EAGAIN);
     }
-    /* The driver domain removes its directory once Closed. */
-    rc = wait_on(h, path, NULL, 10000);
-    xs_rm(h, XBT_NULL, fed);
+    /* Closed (everything released), then the toolstack removes both
+     * ends, as libxl__device_destroy. */
+    rc = wait_on(h, path, "6", 10000);
+    for (;;) {
+        xs_transaction_t t = xs_transaction_start(h);
+
+        ck_assert(t != XBT_NULL);
+        xs_rm(h, t, fed);
+        xs_rm(h, t, bed);
+        if (xs_transaction_end(h, t, false))
+            break;
+        ck_assert_int_eq(errno, EAGAIN);
+    }
     xs_close(h);
     return rc;
 }

@@ -13,8 +13,9 @@
 /* extra: NULL-terminated key, value pairs added to the backend dir. */
 void simblk_vbd_add(uint32_t be, uint32_t fe, uint32_t devid,
                     const char *params, const char *const *extra);
-/* libxl's removal: online=0, Closing; waits for Closed and the backend
- * directory to go; then removes the frontend.  Returns 0 or -ETIMEDOUT. */
+/* libxl's removal: online=0 and Closing; waits for Closed; then removes
+ * both ends (as dom0's libxl__device_destroy).  0 or -ETIMEDOUT (both
+ * ends are removed either way). */
 int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid);
 /* Starts iovm-blkback ARGS in domain dom; its log goes to logpath. */
 pid_t simblk_backend_start(uint32_t dom, const char *logpath,

@@ -33,9 +33,10 @@ exists() {
 
 # The fake backend: acknowledges a new device (state 1 -> 2, as blkback
 # at probe) and, when data/fake-close is 1, closes a device asked to
-# (5 -> 6); in a driver domain ("rm") it then removes the directory (as
-# xl devd does after Closed), in dom0 libxl does that.  It watches its
-# own backend/ and says data/fake-ready once watching.
+# (5 -> 6) and leaves the directory: libxl in dom0 removes both ends once
+# it has read Closed (a backend removing it first makes libxl's wait
+# fail: "unable to remove device").  It watches its own backend/ and says
+# data/fake-ready once watching.
 cat >"$T/fakebe.sh" <<'EOF'
 xenstore-watch backend | while read -r p; do
     case $p in
@@ -44,10 +45,12 @@ xenstore-watch backend | while read -r p; do
         s=$(xenstore-read "$p" 2>/dev/null) || continue
         if [ "$s" = 1 ]; then
             xenstore-write "$p" 2
-        elif [ "$s" = 5 ] &&
-            [ "$(xenstore-read data/fake-close 2>/dev/null)" = 1 ]; then
-            xenstore-write "$p" 6
-            [ "$1" != rm ] || xenstore-rm "${p%/state}"
+        elif [ "$s" = 5 ]; then
+            case $(xenstore-read data/fake-close 2>/dev/null) in
+            1) xenstore-write "$p" 6 ;;
+            # A backend that removes its directory itself, Closed or not.
+            vanish) xenstore-rm "${p%/state}" ;;
+            esac
         fi
         ;;
     esac
@@ -64,7 +67,7 @@ expect_eq "$(node "/local/domain/$d/device-model")" \
     "/local/domain/$d/device-model = \"\" (n$d)" \
     "driver_domain=1: ~/device-model"
 
-sim exec drvdom -- sh "$T/fakebe.sh" rm 2>>"$T/fakebe.log" &
+sim exec drvdom -- sh "$T/fakebe.sh" 2>>"$T/fakebe.log" &
 fakepid=$!
 sim wait "/local/domain/$d/data/fake-ready" 1
 sim exec drvdom -- xenstore-write data/fake-close 1
@@ -172,8 +175,7 @@ expect_eq "$(node "$FEB/trusted")" "$FEB/trusted = \"0\" (n$g,r$d)" \
 expect_eq "$(sim exec 0 -- xenstore-read "$BEB/state")" 2 "xvdb InitWait"
 
 # ------------------------------------------------------- block-detach
-# With a cooperating backend: Closed, it removes its directory, dom0
-# removes the rest.
+# With a cooperating backend: Closed, then dom0 removes both ends.
 sim xl block-detach guest xvdb
 expect_fail "xvdb backend gone" exists "$BEB"
 expect_fail "xvdb frontend gone" exists "$FEB"
@@ -206,6 +208,20 @@ grep -q 'removed anyway' "$T/err" || fail "bad message: $(cat "$T/err")"
 expect_fail "forced: backend gone" exists "$BEC"
 expect_fail "forced: frontend gone" exists "/local/domain/$g/device/vbd/$nc"
 expect_fail "forced: /libxl gone" exists "/libxl/$g/device/vbd/$nc"
+
+# A backend that removes its own directory before libxl has read Closed:
+# libxl's wait for state 6 fails ("unable to remove device"; found on real
+# Xen), and the rest is removed only when forced.
+sim xl block-attach guest "backend=drvdom,vdev=xvdd,target=$IMG"
+sim exec drvdom -- xenstore-write data/fake-close vanish
+if sim xl block-detach guest xvdd 2>"$T/err"; then
+    fail "block-detach succeeded though the state node vanished"
+fi
+grep -q 'vanished before state 6' "$T/err" || fail "bad message: $(cat "$T/err")"
+exists "/local/domain/$g/device/vbd/51760" || fail "frontend removed"
+sim xl block-detach guest xvdd -f 2>/dev/null || true
+expect_fail "forced: xvdd frontend gone" exists "/local/domain/$g/device/vbd/51760"
+echo "ok: a backend removing its own directory fails the detach, as in libxl"
 sim exec drvdom -- xenstore-write data/fake-close 1
 
 # ---------------------------------------------------- qdisk, dom0 backend
@@ -217,7 +233,7 @@ expect_eq "$(sim exec 0 -- xenstore-read "$BEQ/params")" "qcow2:$T/q.qcow2" \
 expect_eq "$(sim exec 0 -- xenstore-read "$BEQ/type")" qdisk "qdisk type"
 expect_fail "qdisk has no script" exists "$BEQ/script"
 
-sim exec 0 -- sh "$T/fakebe.sh" keep 2>>"$T/fakebe.log" &
+sim exec 0 -- sh "$T/fakebe.sh" 2>>"$T/fakebe.log" &
 sim wait /local/domain/0/data/fake-ready 1
 sim exec 0 -- xenstore-write data/fake-close 1
 expect_fail "dom0 target must exist" \
