@@ -143,6 +143,8 @@ struct blk_dev {
     bool probe_failed;        /* by this process: not retried (the
                                  toolstack removes and re-adds it) */
     bool gone;                /* removed: free after this round */
+    uint64_t remove_at;       /* offline and Closed: remove our directory
+                                 then (ns, monotonic); 0: not due */
     struct blk_store store;
     bool store_open;
     struct blk_limits lim;
@@ -164,6 +166,8 @@ struct blkback {
     bool indirect;            /* offer indirect segments */
     unsigned int max_ring_order;
     unsigned int poll_us;     /* busy-poll before sleeping (0: never) */
+    unsigned int remove_delay_ms; /* Closed -> removing our directory */
+    uint64_t wake_at;         /* earliest remove_at of any device (ns) */
     int main_efd;             /* queue threads poke the main loop */
     const char *only;         /* serve only this backend path, or NULL */
 };

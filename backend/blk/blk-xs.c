@@ -23,6 +23,7 @@
 
 #include "blk-dev.h"
 #include "log.h"
+#include "util.h"
 
 #define MAX_EVTCHN_PORT (1u << 17) /* FIFO ABI */
 
@@ -488,12 +489,18 @@ static void dev_watch_frontend(struct blk_dev *dev)
 /*
  * Taken offline (online=0) and closed: let go of everything before
  * writing Closed, so "Closed" means nothing is mapped or open any more.
- * The directory stays: the toolstack reads Closed and then removes it
- * (libxl__device_destroy in dom0 removes both ends; a backend removing
- * it first makes libxl's wait for Closed fail).
+ * Then the directory goes, as xl devd removes it after its hotplug
+ * script: libxl in dom0 first waits to read Closed (the node vanishing
+ * before it does fails its removal) and then waits up to 10 s for the
+ * driver domain to remove the directory.  Nothing tells us libxl has
+ * read it, so we remove it remove_delay_ms after writing Closed.
+ * Returns false once the directory is removed (the device is forgotten).
  */
-static void dev_offline(struct blk_dev *dev)
+static bool dev_offline(struct blk_dev *dev)
 {
+    struct blkback *bb = dev->bb;
+    uint64_t now = iovm_now_ns();
+
     dev_disconnect(dev);
     if (dev->store_open) {
         blk_store_close(&dev->store);
@@ -501,10 +508,21 @@ static void dev_offline(struct blk_dev *dev)
     }
     /* online=1 again would probe (reopen) afresh. */
     dev->probed = false;
-    if (dev->state != XenbusStateClosed) {
-        dev_switch(dev, XenbusStateClosed, false);
-        LOG_INFO("%s: offline and closed; the toolstack removes it", dev->be);
+    if (dev->state != XenbusStateClosed &&
+        !dev_switch(dev, XenbusStateClosed, false))
+        LOG_INFO("%s: offline and closed", dev->be);
+    if (dev->state != XenbusStateClosed)
+        return true;
+    if (!dev->remove_at)
+        dev->remove_at = now + (uint64_t)bb->remove_delay_ms * 1000000u;
+    if (now >= dev->remove_at) {
+        LOG_INFO("%s: removing the backend directory", dev->be);
+        xs_rm(XS(dev), XBT_NULL, dev->be);
+        return false;
     }
+    if (!bb->wake_at || dev->remove_at < bb->wake_at)
+        bb->wake_at = dev->remove_at;
+    return true;
 }
 
 bool blk_dev_reconcile(struct blk_dev *dev)
@@ -529,6 +547,8 @@ bool blk_dev_reconcile(struct blk_dev *dev)
     if (xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "online", 1, 1,
                              &online))
         online = 0;
+    if (online)
+        dev->remove_at = 0;
     if (dev->connected && !dev_check_queues(dev))
         return true;
     dev_watch_frontend(dev);
@@ -579,10 +599,8 @@ bool blk_dev_reconcile(struct blk_dev *dev)
         break;
     default:
         /* Closed, Unknown, or the frontend directory vanished. */
-        if (!online) {
-            dev_offline(dev);
-            return true;
-        }
+        if (!online)
+            return dev_offline(dev);
         dev_disconnect(dev);
         if (be != XenbusStateClosed && be != XenbusStateInitialising)
             dev_switch(dev, XenbusStateClosed, false);
@@ -595,10 +613,10 @@ bool blk_dev_reconcile(struct blk_dev *dev)
      * gives up after 10 s).
      */
     if (!online && !dev->connected && dev->state == XenbusStateClosing)
-        dev_offline(dev);
+        return dev_offline(dev);
     /* The toolstack closed us while the frontend was not looking. */
     if (!online && dev->state == XenbusStateClosed)
-        dev_offline(dev);
+        return dev_offline(dev);
     if (dev->connected)
         dev_check_resize(dev);
     return true;

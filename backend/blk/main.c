@@ -27,12 +27,15 @@
 #include "util.h"
 
 #define RECONCILE_MS 5000
+/* Closed -> directory removed; libxl waits up to 10 s for it. */
+#define REMOVE_DELAY_MS 1000
 
 static const char *const kinds[] = { "vbd", "qdisk" };
 
 struct main_ctx {
     struct blkback bb;
     struct iovm_loop *loop;
+    int64_t wake_timer;       /* for the earliest device removal; -1 */
     bool stopping;
 };
 
@@ -124,10 +127,14 @@ static void scan(struct blkback *bb)
     }
 }
 
-static void reconcile_all(struct blkback *bb)
-{
-    struct blk_dev **pp = &bb->devs, *d;
+static void wake_cb(struct iovm_loop *loop, void *arg);
 
+static void reconcile_all(struct main_ctx *m)
+{
+    struct blk_dev **pp = &m->bb.devs, *d;
+    uint64_t now;
+
+    m->bb.wake_at = 0;
     while ((d = *pp)) {
         if (blk_dev_reconcile(d)) {
             pp = &d->next;
@@ -136,6 +143,25 @@ static void reconcile_all(struct blkback *bb)
             blk_dev_free(d);
         }
     }
+    /* A device waits to remove its directory: come back then. */
+    if (m->wake_timer >= 0)
+        iovm_loop_timer_cancel(m->loop, m->wake_timer);
+    m->wake_timer = -1;
+    if (m->bb.wake_at) {
+        now = iovm_now_ns();
+        m->wake_timer = iovm_loop_timer_add(
+            m->loop,
+            m->bb.wake_at > now ? (m->bb.wake_at - now) / 1000000u + 1 : 0,
+            wake_cb, m);
+    }
+}
+
+static void wake_cb(struct iovm_loop *loop, void *arg)
+{
+    struct main_ctx *m = arg;
+
+    m->wake_timer = -1;
+    reconcile_all(m);
 }
 
 static void xs_cb(struct iovm_loop *loop, int fd, uint32_t events, void *arg)
@@ -155,7 +181,7 @@ static void xs_cb(struct iovm_loop *loop, int fd, uint32_t events, void *arg)
     if (!any)
         return;
     scan(&m->bb);
-    reconcile_all(&m->bb);
+    reconcile_all(m);
 }
 
 static void main_efd_cb(struct iovm_loop *loop, int fd, uint32_t events,
@@ -165,7 +191,7 @@ static void main_efd_cb(struct iovm_loop *loop, int fd, uint32_t events,
     uint64_t v;
 
     if (read(fd, &v, sizeof(v)) > 0)
-        reconcile_all(&m->bb);
+        reconcile_all(m);
 }
 
 static void tick(struct iovm_loop *loop, void *arg)
@@ -174,7 +200,7 @@ static void tick(struct iovm_loop *loop, void *arg)
 
     /* Events may have been lost (xenstored drops unread ones). */
     scan(&m->bb);
-    reconcile_all(&m->bb);
+    reconcile_all(m);
     iovm_loop_timer_add(loop, RECONCILE_MS, tick, m);
 }
 
@@ -189,7 +215,7 @@ static void signal_cb(struct iovm_loop *loop, int fd, uint32_t events,
     if (si.ssi_signo == SIGHUP) {
         LOG_INFO("SIGHUP: rescanning");
         scan(&m->bb);
-        reconcile_all(&m->bb);
+        reconcile_all(m);
         return;
     }
     LOG_INFO("signal %u: stopping", si.ssi_signo);
@@ -216,9 +242,16 @@ static void usage(FILE *f)
             "to N us\n"
             "                         before sleeping, while I/O is in flight "
             "(default 0: off)\n"
+            "      --remove-delay-ms N  after closing a device the toolstack "
+            "took\n"
+            "                         offline, remove its directory N ms "
+            "later\n"
+            "                         (default %u; libxl must read Closed "
+            "first)\n"
             "  -l, --log-level L      error, warn, info or debug (info)\n"
             "  -h, --help             this text\n",
-            BLK_MAX_QUEUES, BLK_MAX_RING_ORDER, BLK_MAX_RING_ORDER);
+            BLK_MAX_QUEUES, BLK_MAX_RING_ORDER, BLK_MAX_RING_ORDER,
+            REMOVE_DELAY_MS);
 }
 
 int main(int argc, char **argv)
@@ -230,6 +263,7 @@ int main(int argc, char **argv)
         { "no-persistent", no_argument, NULL, 'P' },
         { "no-indirect", no_argument, NULL, 'I' },
         { "poll-us", required_argument, NULL, 'p' },
+        { "remove-delay-ms", required_argument, NULL, 'R' },
         { "log-level", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -249,6 +283,8 @@ int main(int argc, char **argv)
     bb->max_ring_order = BLK_MAX_RING_ORDER;
     bb->persistent = bb->indirect = true;
     bb->poll_us = 0;
+    bb->remove_delay_ms = REMOVE_DELAY_MS;
+    m.wake_timer = -1;
     while ((c = getopt_long(argc, argv, "d:q:r:l:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': bb->only = optarg; break;
@@ -278,6 +314,14 @@ int main(int argc, char **argv)
             bb->poll_us = v;
             break;
         case 'I': bb->indirect = false; break;
+        case 'R':
+            if (iovm_parse_uint(optarg, 9000, &v)) {
+                fprintf(stderr,
+                        "iovm-blkback: --remove-delay-ms must be 0..9000\n");
+                return 2;
+            }
+            bb->remove_delay_ms = v;
+            break;
         case 'l':
             if (iovm_log_level_parse(optarg, &level)) {
                 fprintf(stderr, "iovm-blkback: bad log level '%s'\n", optarg);
@@ -341,7 +385,7 @@ int main(int argc, char **argv)
              bb->max_queues, bb->max_ring_order,
              bb->persistent ? "" : "no ", bb->indirect ? "" : "no ");
     scan(bb);
-    reconcile_all(bb);
+    reconcile_all(&m);
     rc = iovm_loop_run(m.loop) ? 1 : 0;
 
     /* Told to stop: close every device so frontends see it go. */

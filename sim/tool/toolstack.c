@@ -476,11 +476,12 @@ int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
             snprintf(path, sizeof(path), "%s/state", d->be);
             r = tool_xs_wait_state(xs, path, 6, deadline);
             /*
-             * As libxl's devstate wait: the state node vanishing before
-             * it read 6 is an error (ERROR_INVAL, "unable to remove
-             * device"), even if the backend meant well.  A backend must
-             * leave its directory to the toolstack, which removes both
-             * ends below (libxl__device_destroy in dom0).
+             * As libxl 4.17: the state node vanishing before it read 6
+             * fails the removal (devstate_callback: ERROR_INVAL, "unable
+             * to remove device"); after 6, a driver domain's backend must
+             * remove its directory within the timeout
+             * (device_destroy_be_watch_cb); then libxl__device_destroy
+             * below cleans up both ends.
              */
             if (r == -ETIMEDOUT) {
                 snprintf(msg, sizeof(msg),
@@ -491,6 +492,15 @@ int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
             } else if (r < 0) {
                 remove_fail(d, r, "backend state node vanished before "
                                   "state 6 (Closed)");
+            } else if (r == 0 && d->be_domid != 0) {
+                r = tool_xs_wait(xs, d->be, NULL, timeout_ms);
+                if (r) {
+                    snprintf(msg, sizeof(msg),
+                             "timed out waiting for driver domain %u to "
+                             "remove the backend (%u ms)",
+                             d->be_domid, timeout_ms);
+                    remove_fail(d, r, msg);
+                }
             }
             /* A local backend would run its hotplug script (remove)
              * here; the simulator runs none. */

@@ -185,9 +185,10 @@ static void expect_dev_failed(uint32_t g, int err)
 /*
  * libxl's removal of g's vbd: online=0 and Closing in one transaction
  * (unless already Closed), then the backend must reach Closed within
- * libxl's 10 s, and its directory must still be there when it does (libxl
- * fails otherwise); then both ends go, as libxl__device_destroy in dom0.
- * 0, -ETIMEDOUT, or -ENOENT if the backend removed its directory itself.
+ * libxl's 10 s, its directory still there when it does (libxl fails
+ * otherwise), and then remove the directory within 10 s; then both ends
+ * are cleaned up, as libxl__device_destroy in dom0.  0, -ETIMEDOUT, or
+ * -ENOENT if the directory vanished before Closed was read.
  */
 static int vbd_remove(uint32_t g)
 {
@@ -226,6 +227,8 @@ static int vbd_remove(uint32_t g)
     if (rc && !state)
         rc = -ENOENT;
     free(state);
+    if (!rc)
+        rc = simblk_wait(dir, NULL, 10000);
     do {
         t = xs_transaction_start(xs);
         ck_assert(t);
@@ -999,7 +1002,8 @@ static void setup(void)
     simtest_start();
     snprintf(logpath, sizeof(logpath), "%s/blkback.log", simtest_start());
     dd = simtest_domain("dd");
-    bb = simblk_backend_start(dd, logpath, "--log-level debug");
+    bb = simblk_backend_start(dd, logpath,
+                              "--log-level debug --remove-delay-ms 250");
 }
 
 static void teardown(void)

@@ -578,7 +578,8 @@ static void setup(void)
     simtest_start();
     snprintf(logpath, sizeof(logpath), "%s/blkback.log", simtest_start());
     dd = simtest_domain("dd");
-    bb = simblk_backend_start(dd, logpath, "--log-level debug");
+    bb = simblk_backend_start(dd, logpath,
+                              "--log-level debug --remove-delay-ms 250");
 }
 
 static void teardown(void)

@@ -177,9 +177,11 @@ int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid)
             break;
         ck_assert_int_eq(errno, EAGAIN);
     }
-    /* Closed (everything released), then the toolstack removes both
-     * ends, as libxl__device_destroy. */
+    /* As libxl 4.17: Closed (everything released), then the driver
+     * domain removes its directory, then both ends are cleaned up. */
     rc = wait_on(h, path, "6", 10000);
+    if (!rc)
+        rc = wait_on(h, bed, NULL, 10000);
     for (;;) {
         xs_transaction_t t = xs_transaction_start(h);
 

@@ -13,9 +13,9 @@
 /* extra: NULL-terminated key, value pairs added to the backend dir. */
 void simblk_vbd_add(uint32_t be, uint32_t fe, uint32_t devid,
                     const char *params, const char *const *extra);
-/* libxl's removal: online=0 and Closing; waits for Closed; then removes
- * both ends (as dom0's libxl__device_destroy).  0 or -ETIMEDOUT (both
- * ends are removed either way). */
+/* libxl's removal: online=0 and Closing; waits for Closed, then for the
+ * driver domain to remove its directory; then removes what is left of
+ * both ends.  0 or -ETIMEDOUT (both ends are removed either way). */
 int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid);
 /* Starts iovm-blkback ARGS in domain dom; its log goes to logpath. */
 pid_t simblk_backend_start(uint32_t dom, const char *logpath,

@@ -33,10 +33,11 @@ exists() {
 
 # The fake backend: acknowledges a new device (state 1 -> 2, as blkback
 # at probe) and, when data/fake-close is 1, closes a device asked to
-# (5 -> 6) and leaves the directory: libxl in dom0 removes both ends once
-# it has read Closed (a backend removing it first makes libxl's wait
-# fail: "unable to remove device").  It watches its own backend/ and says
-# data/fake-ready once watching.
+# (5 -> 6); in a driver domain ("rm") it then removes the directory a
+# little later, as xl devd does after its hotplug script (libxl reads
+# Closed, then waits for the removal; removed before libxl read Closed,
+# libxl fails: "unable to remove device").  In dom0 libxl removes it.
+# It watches its own backend/ and says data/fake-ready once watching.
 cat >"$T/fakebe.sh" <<'EOF'
 xenstore-watch backend | while read -r p; do
     case $p in
@@ -47,7 +48,12 @@ xenstore-watch backend | while read -r p; do
             xenstore-write "$p" 2
         elif [ "$s" = 5 ]; then
             case $(xenstore-read data/fake-close 2>/dev/null) in
-            1) xenstore-write "$p" 6 ;;
+            1)
+                xenstore-write "$p" 6
+                if [ "$1" = rm ]; then
+                    (sleep 0.5; xenstore-rm "${p%/state}") &
+                fi
+                ;;
             # A backend that removes its directory itself, Closed or not.
             vanish) xenstore-rm "${p%/state}" ;;
             esac
@@ -67,7 +73,7 @@ expect_eq "$(node "/local/domain/$d/device-model")" \
     "/local/domain/$d/device-model = \"\" (n$d)" \
     "driver_domain=1: ~/device-model"
 
-sim exec drvdom -- sh "$T/fakebe.sh" 2>>"$T/fakebe.log" &
+sim exec drvdom -- sh "$T/fakebe.sh" rm 2>>"$T/fakebe.log" &
 fakepid=$!
 sim wait "/local/domain/$d/data/fake-ready" 1
 sim exec drvdom -- xenstore-write data/fake-close 1
@@ -175,7 +181,8 @@ expect_eq "$(node "$FEB/trusted")" "$FEB/trusted = \"0\" (n$g,r$d)" \
 expect_eq "$(sim exec 0 -- xenstore-read "$BEB/state")" 2 "xvdb InitWait"
 
 # ------------------------------------------------------- block-detach
-# With a cooperating backend: Closed, then dom0 removes both ends.
+# With a cooperating backend: Closed, it removes its directory, dom0
+# removes the rest.
 sim xl block-detach guest xvdb
 expect_fail "xvdb backend gone" exists "$BEB"
 expect_fail "xvdb frontend gone" exists "$FEB"
