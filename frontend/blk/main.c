@@ -77,7 +77,8 @@ static void usage(FILE *f)
             "frontend\n"
             "                     (one that died, say) left it connected\n"
             "  --poll-us N        busy-poll for responses up to N us before "
-            "sleeping (0)\n"
+            "sleeping,\n"
+            "                     while they come that fast (20; 0: never)\n"
             "  --log-level L      error, warn, info or debug (warn)\n"
             "  -h, --help         this text\n"
             "Sizes accept K/M/G suffixes.\n");

@@ -81,6 +81,8 @@ struct blkfront {
     struct bf_chunk *chunks;
     unsigned int pool_pages;
     bool failed;
+    uint64_t wait_ewma;           /* ns responses took once we waited */
+    unsigned int wait_probe;
     struct blkfront_stats st;
 };
 
@@ -92,7 +94,7 @@ void blkfront_opts_default(struct blkfront_opts *o)
     o->max_indirect = MAX_SEGS;
     o->persistent = true;
     o->timeout_ms = 10000;
-    o->poll_us = 0;
+    o->poll_us = 20;
 }
 
 int blkfront_vdev_devid(const char *vdev, uint32_t *devid)
@@ -770,9 +772,26 @@ static bool responses_waiting(struct blkfront *bf)
     return false;
 }
 
+/* Folds one observed wait into the average (weight 1/8). */
+static void wait_note(struct blkfront *bf, uint64_t ns)
+{
+    bf->wait_ewma = bf->wait_ewma - bf->wait_ewma / 8 + ns / 8;
+}
+
+static int reap_all(struct blkfront *bf)
+{
+    unsigned int i;
+    int done = 0;
+
+    for (i = 0; i < bf->info.queues; i++)
+        done += reap_queue(bf, &bf->q[i], false);
+    return done;
+}
+
 int blkfront_poll(struct blkfront *bf, int timeout_ms)
 {
     struct pollfd p = { .fd = xenevtchn_fd(bf->xe), .events = POLLIN };
+    uint64_t t0 = 0;
     unsigned int i;
     int done = 0, r;
 
@@ -781,18 +800,34 @@ int blkfront_poll(struct blkfront *bf, int timeout_ms)
         done += reap_queue(bf, &bf->q[i], false);
     if (done || !timeout_ms)
         return done;
-    /* Poll briefly (a wake-up costs more), then arm and sleep. */
+    /*
+     * Hybrid polling: spin briefly (a wake-up costs more) when responses
+     * have lately come within the budget (a page-cache hit, say), and
+     * sleep at once when they take longer (real I/O), where spinning
+     * would only burn the CPU the I/O needs.  wait_ewma tracks how long
+     * responses took to come after we started waiting.
+     */
     if (bf->opts.poll_us && blkfront_inflight(bf)) {
-        uint64_t until = iovm_now_ns() + (uint64_t)bf->opts.poll_us * 1000;
+        uint64_t budget = (uint64_t)bf->opts.poll_us * 1000;
 
-        while (!responses_waiting(bf) && iovm_now_ns() < until)
-            __builtin_ia32_pause();
+        t0 = iovm_now_ns();
+        /* Now and then spin anyway, to notice responses got quick. */
+        if (bf->wait_ewma < 4 * budget || !(++bf->wait_probe & 15)) {
+            while (!responses_waiting(bf) && iovm_now_ns() - t0 < budget)
+                __builtin_ia32_pause();
+            if (responses_waiting(bf)) {
+                wait_note(bf, iovm_now_ns() - t0);
+                return reap_all(bf);
+            }
+        }
     }
     for (i = 0; i < bf->info.queues; i++)
         done += reap_queue(bf, &bf->q[i], true);
     if (done)
         return done;
     r = poll(&p, 1, timeout_ms);
+    if (t0)
+        wait_note(bf, iovm_now_ns() - t0);
     if (r < 0)
         return errno == EINTR ? 0 : -errno;
     if (r > 0) {
