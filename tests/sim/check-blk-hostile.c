@@ -999,25 +999,18 @@ END_TEST
 
 static void setup(void)
 {
-    simtest_start();
-    snprintf(logpath, sizeof(logpath), "%s/blkback.log", simtest_start());
-    dd = simtest_domain("dd");
-    bb = simblk_backend_start(dd, logpath,
-                              "--log-level debug --remove-delay-ms 250");
+    bb = simblk_fixture_start(&dd, logpath, sizeof(logpath));
 }
 
 static void teardown(void)
 {
-    simblk_backend_stop(bb);
-    simtest_stop();
+    simblk_fixture_stop(bb);
 }
 
 int main(void)
 {
     Suite *s = suite_create("sim-blk-hostile");
     TCase *tc = tcase_create("blkback-hostile");
-    SRunner *sr;
-    int failed;
 
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_checked_fixture(tc, simtest_cloexec_all, NULL);
@@ -1032,9 +1025,5 @@ int main(void)
     tcase_add_loop_test(tc, frontend_keys_fail_only_that_device, 0,
                         sizeof(fe_cases) / sizeof(fe_cases[0]));
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return simtest_run(s);
 }

@@ -568,8 +568,6 @@ int main(void)
 {
     Suite *s = suite_create("sim-hv");
     TCase *tg = tcase_create("grant"), *te = tcase_create("evtchn");
-    SRunner *sr;
-    int failed;
 
     tcase_add_unchecked_fixture(tg, setup, NULL);
     tcase_add_checked_fixture(tg, simtest_cloexec_all, NULL);
@@ -595,9 +593,5 @@ int main(void)
     tcase_add_test(te, xenctrl_dominfo_privileged_only);
     tcase_add_test(te, handles_fail_outside_simulator);
     suite_add_tcase(s, te);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return simtest_run(s);
 }

@@ -377,8 +377,6 @@ int main(void)
 {
     Suite *s = suite_create("sim-xs");
     TCase *tc = tcase_create("libxenstore");
-    SRunner *sr;
-    int failed;
 
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_checked_fixture(tc, simtest_cloexec_all, NULL);
@@ -391,9 +389,5 @@ int main(void)
     tcase_add_test(tc, node_and_watch_quotas);
     tcase_add_test(tc, malformed_messages_do_not_kill_simd);
     suite_add_tcase(s, tc);
-    sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return simtest_run(s);
 }

@@ -228,3 +228,17 @@ void simblk_backend_stop(pid_t pid)
     kill(pid, SIGTERM);
     waitpid(pid, &status, 0);
 }
+
+pid_t simblk_fixture_start(uint32_t *dd, char *logpath, size_t len)
+{
+    snprintf(logpath, len, "%s/blkback.log", simtest_start());
+    *dd = simtest_domain("dd");
+    return simblk_backend_start(*dd, logpath,
+                                "--log-level debug --remove-delay-ms 250");
+}
+
+void simblk_fixture_stop(pid_t bb)
+{
+    simblk_backend_stop(bb);
+    simtest_stop();
+}

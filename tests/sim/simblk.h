@@ -17,6 +17,13 @@ void simblk_vbd_add(uint32_t be, uint32_t fe, uint32_t devid,
  * driver domain to remove its directory; then removes what is left of
  * both ends.  0 or -ETIMEDOUT (both ends are removed either way). */
 int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid);
+/*
+ * The block suites' fixture: the simulator, a driver domain and
+ * iovm-blkback (debug log in the simulator's directory, quick directory
+ * removal) in it.  Returns the backend's pid; *dd is the driver domain.
+ */
+pid_t simblk_fixture_start(uint32_t *dd, char *logpath, size_t len);
+void simblk_fixture_stop(pid_t bb);
 /* Starts iovm-blkback ARGS in domain dom; its log goes to logpath. */
 pid_t simblk_backend_start(uint32_t dom, const char *logpath,
                            const char *args);

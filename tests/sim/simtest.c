@@ -164,6 +164,17 @@ void simtest_cloexec_all(void)
     }
 }
 
+int simtest_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    int failed;
+
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
 long simtest_field(const char *reply, const char *key)
 {
     size_t kl = strlen(key);

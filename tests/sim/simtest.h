@@ -9,6 +9,7 @@
 #ifndef IOVM_SIMTEST_H
 #define IOVM_SIMTEST_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,8 @@ void simtest_enter(uint32_t domid);
  * Marks every descriptor from 3 up close-on-exec.
  */
 void simtest_cloexec_all(void);
+/* Runs the suite (CK_NORMAL), frees it; EXIT_SUCCESS or EXIT_FAILURE. */
+int simtest_run(Suite *s);
 /* A field "key=value" of a control reply, as a number (-1: absent). */
 long simtest_field(const char *reply, const char *key);
 
