@@ -18,9 +18,9 @@
 #include <xen/io/blkif.h>
 
 #include "front-tool.h"
+#include "lathist.h"
 #include "util.h"
 
-#define HIST_BUCKETS 512 /* log-linear: 16 per power of two */
 
 struct bench {
     struct blkfront *bf;
@@ -28,7 +28,7 @@ struct bench {
     size_t bs;
     uint64_t span, next_off, done, bytes, errors;
     uint64_t rng;
-    uint64_t hist[HIST_BUCKETS];
+    struct iovm_lathist lat;
 };
 
 struct bio_slot {
@@ -36,42 +36,6 @@ struct bio_slot {
     struct bench *b;
     bool busy;
 };
-
-static unsigned int hist_bucket(uint64_t ns)
-{
-    unsigned int e = 0, b;
-
-    ns /= 100; /* 0.1 us resolution */
-    if (ns < 16)
-        return (unsigned int)ns;
-    while ((ns >> e) >= 32)
-        e++;
-    b = 16 * (e + 1) + (unsigned int)((ns >> e) - 16);
-    return b < HIST_BUCKETS ? b : HIST_BUCKETS - 1;
-}
-
-static double hist_value_us(unsigned int b)
-{
-    unsigned int e;
-
-    if (b < 16)
-        return b / 10.0;
-    e = b / 16 - 1;
-    return (double)((uint64_t)(16 + b % 16) << e) / 10.0;
-}
-
-static double hist_pct(const struct bench *b, double p)
-{
-    uint64_t want = (uint64_t)(b->done * p), seen = 0;
-    unsigned int i;
-
-    for (i = 0; i < HIST_BUCKETS; i++) {
-        seen += b->hist[i];
-        if (seen > want)
-            return hist_value_us(i);
-    }
-    return 0;
-}
 
 static uint64_t next_offset(struct bench *b)
 {
@@ -100,7 +64,7 @@ static void bench_done(struct blkfront_io *io, void *arg)
     }
     b->done++;
     b->bytes += io->len;
-    b->hist[hist_bucket(iovm_now_ns() - io->t_submit)]++;
+    iovm_lathist_add(&b->lat, iovm_now_ns() - io->t_submit);
 }
 
 int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
@@ -251,8 +215,8 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
     blkfront_stats(b.bf, &st);
     printf("RESULT iops=%.0f mbps=%.1f lat_p50_us=%.1f lat_p99_us=%.1f "
            "notify_per_req=%.4f reqs=%" PRIu64 " errors=%" PRIu64 "\n",
-           b.done / secs, b.bytes / secs / 1e6, hist_pct(&b, 0.50),
-           hist_pct(&b, 0.99),
+           b.done / secs, b.bytes / secs / 1e6, iovm_lathist_pct_us(&b.lat, 0.50),
+           iovm_lathist_pct_us(&b.lat, 0.99),
            b.done ? (double)(st.notify_sent + st.events) / b.done : 0.0,
            b.done, b.errors);
     fflush(stdout);

@@ -20,43 +20,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lathist.h"
 #include "util.h"
 
-#define HB 512
-
-static uint64_t hist[HB];
-
-static unsigned int bucket(uint64_t ns)
-{
-    unsigned int e = 0, b;
-
-    ns /= 100;
-    if (ns < 16)
-        return (unsigned int)ns;
-    while ((ns >> e) >= 32)
-        e++;
-    b = 16 * (e + 1) + (unsigned int)((ns >> e) - 16);
-    return b < HB ? b : HB - 1;
-}
-
-static double bucket_us(unsigned int b)
-{
-    return b < 16 ? b / 10.0
-                  : (double)((uint64_t)(16 + b % 16) << (b / 16 - 1)) / 10.0;
-}
-
-static double pct(uint64_t n, double p)
-{
-    uint64_t want = (uint64_t)(n * p), seen = 0;
-    unsigned int i;
-
-    for (i = 0; i < HB; i++) {
-        seen += hist[i];
-        if (seen > want)
-            return bucket_us(i);
-    }
-    return 0;
-}
+static struct iovm_lathist lat;
 
 struct slot {
     uint64_t t;
@@ -173,7 +140,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "direct-io: I/O failed: %d\n", cqe->res);
                 return 1;
             }
-            hist[bucket(iovm_now_ns() - s->t)]++;
+            iovm_lathist_add(&lat, iovm_now_ns() - s->t);
             s->t = 0;
             done++;
             bytes += bs;
@@ -187,7 +154,8 @@ int main(int argc, char **argv)
 
         printf("RESULT iops=%.0f mbps=%.1f lat_p50_us=%.1f lat_p99_us=%.1f "
                "reqs=%" PRIu64 "\n",
-               done / secs, bytes / secs / 1e6, pct(done, 0.5), pct(done, 0.99),
+               done / secs, bytes / secs / 1e6, iovm_lathist_pct_us(&lat, 0.5),
+               iovm_lathist_pct_us(&lat, 0.99),
                done);
     }
     return 0;
