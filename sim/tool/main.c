@@ -68,8 +68,7 @@ static void usage(FILE *f)
             "10 s waits for backends (for tests).\n");
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail(const char *fmt, ...)
+int tool_fail(const char *fmt, ...)
 {
     va_list ap;
 
@@ -122,9 +121,9 @@ static int cmd_start(const char *dir, int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--log-level"))
         level = argv[2];
     else if (argc != 1)
-        return fail("usage: start [--log-level LEVEL]");
+        return tool_fail("usage: start [--log-level LEVEL]");
     if (!ctl_cmd(dir, reply, sizeof(reply), "xs-stats"))
-        return fail("a simulator is already running in %s", dir);
+        return tool_fail("a simulator is already running in %s", dir);
     if (!simd || !*simd) {
         self = self_dir();
         snprintf(path, sizeof(path), "%s/iovm-simd", self ? self : ".");
@@ -136,7 +135,7 @@ static int cmd_start(const char *dir, int argc, char **argv)
     }
     pid = fork();
     if (pid < 0)
-        return fail("fork: %s", strerror(errno));
+        return tool_fail("fork: %s", strerror(errno));
     if (!pid) {
         execlp(simd, "iovm-simd", "--dir", dir, "--daemon", "--log-level",
                level, (char *)NULL);
@@ -146,7 +145,7 @@ static int cmd_start(const char *dir, int argc, char **argv)
     }
     if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
         WEXITSTATUS(status))
-        return fail("iovm-simd failed to start (see %s/simd.log)", dir);
+        return tool_fail("iovm-simd failed to start (see %s/simd.log)", dir);
     return 0;
 }
 
@@ -158,12 +157,12 @@ static int cmd_stop(const char *dir)
 
     if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/control.sock", dir) >=
         (int)sizeof(sa.sun_path))
-        return fail("directory name too long for a socket: %s", dir);
+        return tool_fail("directory name too long for a socket: %s", dir);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-        return fail("no simulator running in %s", dir);
+        return tool_fail("no simulator running in %s", dir);
     if (iovm_write_all(fd, "stop\n", 5))
-        return fail("cannot talk to iovm-simd");
+        return tool_fail("cannot talk to iovm-simd");
     /* simd answers OK and keeps the connection until it has exited. */
     while (read(fd, buf, sizeof(buf)) > 0)
         ;
@@ -194,16 +193,16 @@ static int cmd_domain(struct sim_tool *t, int argc, char **argv)
             switch (c) {
             case 'i':
                 if (iovm_parse_uint(optarg, 0x7fef, &v))
-                    return fail("bad domid '%s'", optarg);
+                    return tool_fail("bad domid '%s'", optarg);
                 want = (int)v;
                 break;
             case 'D': dd = true; break;
-            default: return fail("usage: domain create NAME [--domid N] "
+            default: return tool_fail("usage: domain create NAME [--domid N] "
                                  "[--driver-domain]");
             }
         }
         if (optind != argc - 1)
-            return fail("usage: domain create NAME [--domid N] "
+            return tool_fail("usage: domain create NAME [--domid N] "
                         "[--driver-domain]");
         if (tool_domain_create(t, argv[optind], want, dd, NULL, NULL,
                                &domid))
@@ -213,7 +212,7 @@ static int cmd_domain(struct sim_tool *t, int argc, char **argv)
     }
     if (argc == 3 && !strcmp(argv[1], "destroy"))
         return tool_domain_destroy(t, argv[2]) ? 1 : 0;
-    return fail("usage: domain create NAME | domain destroy NAME|DOMID");
+    return tool_fail("usage: domain create NAME | domain destroy NAME|DOMID");
 }
 
 static int cmd_exec(const char *dir, int argc, char **argv)
@@ -224,18 +223,18 @@ static int cmd_exec(const char *dir, int argc, char **argv)
     int rc;
 
     if (argc < 4 || strcmp(argv[2], "--"))
-        return fail("usage: exec NAME|DOMID -- CMD [ARG...]");
+        return tool_fail("usage: exec NAME|DOMID -- CMD [ARG...]");
     rc = ctl_find(dir, argv[1], &info);
     if (rc)
-        return fail("no domain '%s'", argv[1]);
+        return tool_fail("no domain '%s'", argv[1]);
 
     if (snprintf(path, sizeof(path), "%s/dom%u/xenstore.sock", dir,
                  info.domid) >= (int)sizeof(path))
-        return fail("directory name too long");
+        return tool_fail("directory name too long");
     setenv("XENSTORED_PATH", path, 1);
     if (snprintf(path, sizeof(path), "%s/dom%u/hv.sock", dir, info.domid) >=
         (int)sizeof(path))
-        return fail("directory name too long");
+        return tool_fail("directory name too long");
     setenv(SIM_ENV_HV, path, 1);
     setenv("IOVM_SIM_DIR", dir, 1);
     snprintf(num, sizeof(num), "%u", info.domid);
@@ -243,7 +242,7 @@ static int cmd_exec(const char *dir, int argc, char **argv)
     old = getenv("LD_LIBRARY_PATH");
     if (asprintf(&ld, "%s%s%s", shim_dir(), old && *old ? ":" : "",
                  old && *old ? old : "") < 0)
-        return fail("out of memory");
+        return tool_fail("out of memory");
     setenv("LD_LIBRARY_PATH", ld, 1);
     free(ld);
 
@@ -260,9 +259,9 @@ static int cmd_exec(const char *dir, int argc, char **argv)
         rc = ctl_cmd(dir, NULL, 0, "pid %u %d", info.domid, (int)getpid());
     }
     if (rc)
-        return fail("cannot register with the simulator: %s", strerror(-rc));
+        return tool_fail("cannot register with the simulator: %s", strerror(-rc));
     execvp(argv[3], argv + 3);
-    return fail("cannot run %s: %s", argv[3], strerror(errno));
+    return tool_fail("cannot run %s: %s", argv[3], strerror(errno));
 }
 
 static int cmd_wait(struct sim_tool *t, int argc, char **argv)
@@ -283,25 +282,25 @@ static int cmd_wait(struct sim_tool *t, int argc, char **argv)
         switch (c) {
         case 't':
             if (iovm_parse_uint(optarg, 3600, &timeout))
-                return fail("bad timeout '%s'", optarg);
+                return tool_fail("bad timeout '%s'", optarg);
             break;
         case 'g':
         case 'e': mode = c; break;
-        default: return fail("%s", use);
+        default: return tool_fail("%s", use);
         }
     }
     if (argc - optind != (mode ? 1 : 2))
-        return fail("%s", use);
+        return tool_fail("%s", use);
     rc = tool_xs_open(t);
     if (rc)
-        return fail("cannot open xenstore: %s", strerror(-rc));
+        return tool_fail("cannot open xenstore: %s", strerror(-rc));
     rc = tool_xs_wait(t->xs, argv[optind],
                       mode == 'g' ? NULL
                       : mode == 'e' ? TOOL_WAIT_EXISTS
                                     : argv[optind + 1],
                       timeout * 1000);
     if (rc)
-        return fail("timed out after %us waiting for %s%s%s", timeout,
+        return tool_fail("timed out after %us waiting for %s%s%s", timeout,
                     argv[optind],
                     mode == 'g' ? " to go" : mode == 'e' ? " to exist" : " = ",
                     mode ? "" : argv[optind + 1]);
@@ -315,13 +314,13 @@ static int cmd_ctl(const char *dir, int argc, char **argv)
     int i;
 
     if (argc < 2)
-        return fail("usage: ctl WORD...");
+        return tool_fail("usage: ctl WORD...");
     for (i = 1; i < argc; i++) {
         int n = snprintf(line + used, sizeof(line) - used, "%s%s",
                          i > 1 ? " " : "", argv[i]);
 
         if (n < 0 || (size_t)n >= sizeof(line) - used)
-            return fail("command too long");
+            return tool_fail("command too long");
         used += n;
     }
     return ctl_passthrough(dir, line) ? 1 : 0;
@@ -343,7 +342,7 @@ int main(int argc, char **argv)
             dashdash = true;
         if (!dashdash && !strcmp(argv[i], "--dir")) {
             if (i + 1 >= argc)
-                return fail("--dir needs a directory");
+                return tool_fail("--dir needs a directory");
             dir = argv[++i];
         } else if (!dashdash && !strncmp(argv[i], "--dir=", 6)) {
             dir = argv[i] + 6;
@@ -361,12 +360,12 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!dir || !*dir)
-        return fail("no simulator directory: use --dir DIR or set "
+        return tool_fail("no simulator directory: use --dir DIR or set "
                     "IOVM_SIM_DIR");
     if (!strcmp(args[0], "start") && mkdir(dir, 0700) < 0 && errno != EEXIST)
-        return fail("cannot create %s: %s", dir, strerror(errno));
+        return tool_fail("cannot create %s: %s", dir, strerror(errno));
     if (!realpath(dir, dirbuf))
-        return fail("%s: %s", dir, strerror(errno));
+        return tool_fail("%s: %s", dir, strerror(errno));
     t.dir = dirbuf;
 
     if (!strcmp(args[0], "start"))

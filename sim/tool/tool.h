@@ -20,6 +20,9 @@ struct sim_tool {
 };
 
 /* ctl.c: one command line to simd; reply in buf ("OK ..." stripped). */
+/* "iovm-sim: MESSAGE" on stderr; returns 1 (the exit status). */
+int tool_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 int ctl_cmd(const char *dir, char *reply, size_t len, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 /* Sends a command and copies every reply line to stdout. */

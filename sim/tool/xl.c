@@ -39,19 +39,6 @@
 #define XL_MAX_DOMAINS 1024u
 #define XENBUS_INITWAIT 2
 
-static int xl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int xl_fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("iovm-sim: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 1;
-}
-
 static int xl_msg(struct xlcfg_err *err, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int xl_msg(struct xlcfg_err *err, int rc, const char *fmt, ...)
@@ -74,7 +61,7 @@ static int xl_timeout_init(struct sim_tool *t)
     if (!env || !*env)
         return 0;
     if (iovm_parse_uint(env, 3600000, &ms) || !ms)
-        return xl_fail("bad %s '%s' (1..3600000)", XL_TIMEOUT_ENV, env);
+        return tool_fail("bad %s '%s' (1..3600000)", XL_TIMEOUT_ENV, env);
     t->timeout_ms = ms;
     return 0;
 }
@@ -522,7 +509,7 @@ static int xl_check_type(const struct xlcfg *cfg, const char *file)
              : !strncmp(type, "pvh", n) ? PVH
                                         : NONE;
         if (ty == NONE)
-            return xl_fail("%s: Invalid domain type %.64s.", file, type);
+            return tool_fail("%s: Invalid domain type %.64s.", file, type);
     }
     if (xlcfg_get_string(cfg, "builder", &builder, &err) == -EINVAL)
         fprintf(stderr, "iovm-sim: warning: %s\n", err.msg);
@@ -532,14 +519,14 @@ static int xl_check_type(const struct xlcfg *cfg, const char *file)
              : !strncmp(builder, "generic", n) ? PV
                                                : NONE;
         if (bt == NONE)
-            return xl_fail("%s: Invalid domain type %.64s.", file, builder);
+            return tool_fail("%s: Invalid domain type %.64s.", file, builder);
         if (ty != NONE && ty != bt)
-            return xl_fail("%s: Contradicting \"builder\" and \"type\" "
+            return tool_fail("%s: Contradicting \"builder\" and \"type\" "
                            "options specified.", file);
         ty = bt;
     }
     if (ty == HVM || ty == PVH)
-        return xl_fail("%s: type=%s: the simulator builds PV domains only",
+        return tool_fail("%s: type=%s: the simulator builds PV domains only",
                        file, ty == HVM ? "hvm" : "pvh");
     return 0;
 }
@@ -560,21 +547,21 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
     int rc, ret = 1;
 
     if (argc != 2)
-        return xl_fail("usage: xl create FILE");
+        return tool_fail("usage: xl create FILE");
     c.file = argv[1];
     rc = xl_read_file(c.file, &buf, &len);
     if (rc)
-        return xl_fail("%s: %s", c.file,
+        return tool_fail("%s: %s", c.file,
                        rc == -EFBIG ? "config file too large"
                                     : strerror(-rc));
     rc = xlcfg_parse(c.file, buf, len, &cfg, &err);
     free(buf);
     if (rc)
-        return xl_fail("%s", err.msg);
+        return tool_fail("%s", err.msg);
 
     rc = xlcfg_get_string(cfg, "name", &name, &err);
     if (rc) {
-        xl_fail("%s: %s", c.file, rc == -ENOENT
+        tool_fail("%s: %s", c.file, rc == -ENOENT
                                       ? "Domain name must be specified."
                                       : err.msg);
         goto out;
@@ -593,7 +580,7 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
     } else if (!rc && list->nitems) {
         c.disks = calloc(list->nitems, sizeof(*c.disks));
         if (!c.disks) {
-            xl_fail("out of memory");
+            tool_fail("out of memory");
             goto out;
         }
         for (i = 0; i < list->nitems; i++) {
@@ -603,13 +590,13 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
             /* xl silently stops at a non-string element; a disk that is
              * quietly dropped is worse than an error. */
             if (v->type != XLCFG_STRING) {
-                xl_fail("%s:%u: disk element %u is a list, not a string",
+                tool_fail("%s:%u: disk element %u is a list, not a string",
                         c.file, v->line, i + 1);
                 goto out;
             }
             spec = v->str;
             if (xlcfg_disk_parse(&spec, 1, &c.disks[i].cfg, &err)) {
-                xl_fail("%s: %s", c.file, err.msg);
+                tool_fail("%s: %s", c.file, err.msg);
                 goto out;
             }
             c.ndisks++;
@@ -625,7 +612,7 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
                             &domid);
     if (rc) {
         if (c.err.msg[0])
-            xl_fail("%s: %s; domain %s destroyed", c.file, c.err.msg, name);
+            tool_fail("%s: %s; domain %s destroyed", c.file, c.err.msg, name);
         goto out;
     }
     /* domcreate_rebuild_done: store_libxl_entry again, then the disks,
@@ -658,7 +645,7 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
         snprintf(id, sizeof(id), "%u", domid);
         t->quiet = true;
         tool_domain_destroy(t, id);
-        xl_fail("%s: %s%.64s%s%s; domain %s destroyed", c.file,
+        tool_fail("%s: %s%.64s%s%s; domain %s destroyed", c.file,
                 bad ? "disk " : "", bad ? bad->cfg.vdev : "", bad ? ": " : "",
                 c.err.msg, name);
         goto out;
@@ -680,7 +667,7 @@ static int xl_find(struct sim_tool *t, const char *dom, uint32_t *domid)
     struct sim_domain_info info;
 
     if (ctl_find(t->dir, dom, &info))
-        return xl_fail("%s is an invalid domain identifier", dom);
+        return tool_fail("%s is an invalid domain identifier", dom);
     *domid = info.domid;
     return 0;
 }
@@ -694,12 +681,12 @@ static int xl_cmd_block_attach(struct sim_tool *t, int argc, char **argv)
     int rc;
 
     if (argc < 3)
-        return xl_fail("usage: xl block-attach DOM DISKSPEC...");
+        return tool_fail("usage: xl block-attach DOM DISKSPEC...");
     if (xl_find(t, argv[1], &domid))
         return 1;
     if (xlcfg_disk_parse((const char *const *)argv + 2,
                          (unsigned int)argc - 2, &d.cfg, &err))
-        return xl_fail("command line: %s", err.msg);
+        return tool_fail("command line: %s", err.msg);
     rc = xl_disk_setdefault(t, &d, true, &err);
     if (!rc)
         rc = xl_disk_add(t, domid, &d, &err);
@@ -707,7 +694,7 @@ static int xl_cmd_block_attach(struct sim_tool *t, int argc, char **argv)
     if (!rc)
         rc = xl_disk_wait(t, &d, &err);
     if (rc)
-        xl_fail("block-attach %s %s: %s", argv[1], d.cfg.vdev, err.msg);
+        tool_fail("block-attach %s %s: %s", argv[1], d.cfg.vdev, err.msg);
     xlcfg_disk_free(&d.cfg);
     return rc ? 1 : 0;
 }
@@ -731,31 +718,31 @@ static int xl_cmd_block_detach(struct sim_tool *t, int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
         if (c != 'f')
-            return xl_fail("%s", use);
+            return tool_fail("%s", use);
         force = true;
     }
     if (argc - optind != 2)
-        return xl_fail("%s", use);
+        return tool_fail("%s", use);
     if (xl_find(t, argv[optind], &domid))
         return 1;
     /* libxl_vdev_to_device_disk: the disk as /libxl recorded it. */
     if (xlcfg_vdev_to_devid(argv[optind + 1], &n, &err))
-        return xl_fail("Error: Device %s not connected.", argv[optind + 1]);
+        return tool_fail("Error: Device %s not connected.", argv[optind + 1]);
     snprintf(devid, sizeof(devid), "%u", n);
     rc = tool_device_read(t->xs, domid, "vbd", devid, &dev);
     if (rc)
-        return xl_fail("Error: Device %s not connected.", argv[optind + 1]);
+        return tool_fail("Error: Device %s not connected.", argv[optind + 1]);
     snprintf(path, sizeof(path), "%s/specification", dev.lx);
     spec = xs_read(t->xs, XBT_NULL, path, &len);
     rc = spec && !strcmp(spec, "virtio");
     free(spec);
     if (rc)
-        return xl_fail("Hotunplug isn't supported for specification virtio");
+        return tool_fail("Hotunplug isn't supported for specification virtio");
     rc = tool_devices_remove(t->xs, &dev, 1,
                              force ? TOOL_FORCE_ON : TOOL_FORCE_OFF,
                              t->timeout_ms);
     if (rc)
-        return xl_fail("block-detach %s %s: %s%s", argv[optind],
+        return tool_fail("block-detach %s %s: %s%s", argv[optind],
                        argv[optind + 1], dev.why,
                        force ? "; removed anyway" : "; nothing removed");
     return 0;
@@ -770,22 +757,22 @@ int xl_main(struct sim_tool *t, int argc, char **argv)
     int rc;
 
     if (argc < 2)
-        return xl_fail("%s", use);
+        return tool_fail("%s", use);
     if (xl_timeout_init(t))
         return 1;
     rc = tool_xs_open(t);
     if (rc)
-        return xl_fail("cannot open xenstore: %s", strerror(-rc));
+        return tool_fail("cannot open xenstore: %s", strerror(-rc));
     if (!strcmp(argv[1], "create"))
         return xl_cmd_create(t, argc - 1, argv + 1);
     if (!strcmp(argv[1], "destroy")) {
         if (argc != 3)
-            return xl_fail("usage: xl destroy NAME|DOMID");
+            return tool_fail("usage: xl destroy NAME|DOMID");
         return tool_domain_destroy(t, argv[2]) ? 1 : 0;
     }
     if (!strcmp(argv[1], "block-attach"))
         return xl_cmd_block_attach(t, argc - 1, argv + 1);
     if (!strcmp(argv[1], "block-detach"))
         return xl_cmd_block_detach(t, argc - 1, argv + 1);
-    return xl_fail("unknown xl command '%s'\n%s", argv[1], use);
+    return tool_fail("unknown xl command '%s'\n%s", argv[1], use);
 }
