@@ -182,65 +182,10 @@ static void expect_dev_failed(uint32_t g, int err)
                   v, err);
 }
 
-/*
- * libxl's removal of g's vbd: online=0 and Closing in one transaction
- * (unless already Closed), then the backend must reach Closed within
- * libxl's 10 s, its directory still there when it does (libxl fails
- * otherwise), and then remove the directory within 10 s; then both ends
- * are cleaned up, as libxl__device_destroy in dom0.  0, -ETIMEDOUT, or
- * -ENOENT if the directory vanished before Closed was read.
- */
+/* libxl's removal of g's vbd (see simblk_vbd_remove). */
 static int vbd_remove(uint32_t g)
 {
-    char dir[160], path[200], saved[256] = "";
-    const char *old = getenv("XENSTORED_PATH");
-    struct xs_handle *xs;
-    xs_transaction_t t;
-    unsigned int len;
-    char *state;
-    bool ok;
-    int rc;
-
-    if (old)
-        snprintf(saved, sizeof(saved), "%s", old);
-    simtest_enter(0);
-    xs = xs_open(0);
-    ck_assert_ptr_nonnull(xs);
-    be_path(dir, sizeof(dir), g, NULL);
-    do {
-        t = xs_transaction_start(xs);
-        ck_assert(t);
-        snprintf(path, sizeof(path), "%s/state", dir);
-        state = xs_read(xs, t, path, &len);
-        ok = true;
-        if (state && strcmp(state, "6"))
-            ok = xs_write(xs, t, path, "5", 1);
-        snprintf(path, sizeof(path), "%s/online", dir);
-        if (ok && state)
-            ok = xs_write(xs, t, path, "0", 1);
-        free(state);
-        ck_assert(ok);
-    } while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
-    be_path(path, sizeof(path), g, "state");
-    rc = simblk_wait(path, "6", 10000);
-    state = xs_read(xs, XBT_NULL, path, &len);
-    if (rc && !state)
-        rc = -ENOENT;
-    free(state);
-    if (!rc)
-        rc = simblk_wait(dir, NULL, 10000);
-    do {
-        t = xs_transaction_start(xs);
-        ck_assert(t);
-        snprintf(path, sizeof(path), "/local/domain/%u/device/vbd/%u", g,
-                 DEVID);
-        xs_rm(xs, t, path);
-        xs_rm(xs, t, dir);
-    } while (!xs_transaction_end(xs, t, false) && errno == EAGAIN);
-    xs_close(xs);
-    if (saved[0])
-        setenv("XENSTORED_PATH", saved, 1);
-    return rc;
+    return simblk_vbd_remove(dd, g, DEVID);
 }
 
 /* The daemon runs (it is the runner's child, not ours: no waitpid; a

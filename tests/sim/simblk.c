@@ -157,29 +157,40 @@ int simblk_read(const char *path, char *buf, size_t len)
 int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid)
 {
     struct xs_handle *h = dom0();
-    char bed[160], fed[160], path[200];
+    char bed[160], fed[160], path[200], *state;
+    unsigned int len;
     int rc;
 
     snprintf(bed, sizeof(bed), "/local/domain/%u/backend/vbd/%u/%u", be, fe,
              devid);
     snprintf(fed, sizeof(fed), "/local/domain/%u/device/vbd/%u", fe, devid);
-    /* As libxl: online=0 and Closing in one transaction (written apart,
-     * a backend quick to remove its directory would see state recreated). */
+    snprintf(path, sizeof(path), "%s/state", bed);
+    /* As libxl: online=0 and Closing (unless already Closed) in one
+     * transaction, written only where the directory still exists. */
     for (;;) {
         xs_transaction_t t = xs_transaction_start(h);
+        char online[200];
 
         ck_assert(t != XBT_NULL);
-        snprintf(path, sizeof(path), "%s/online", bed);
-        xs_write(h, t, path, "0", 1);
-        snprintf(path, sizeof(path), "%s/state", bed);
-        xs_write(h, t, path, "5", 1);
+        state = xs_read(h, t, path, &len);
+        snprintf(online, sizeof(online), "%s/online", bed);
+        if (state)
+            ck_assert(xs_write(h, t, online, "0", 1));
+        if (state && strcmp(state, "6"))
+            ck_assert(xs_write(h, t, path, "5", 1));
+        free(state);
         if (xs_transaction_end(h, t, false))
             break;
         ck_assert_int_eq(errno, EAGAIN);
     }
-    /* As libxl 4.17: Closed (everything released), then the driver
-     * domain removes its directory, then both ends are cleaned up. */
+    /* As libxl 4.17: Closed (everything released) and read as such, then
+     * the driver domain removes its directory, then both ends are
+     * cleaned up. */
     rc = wait_on(h, path, "6", 10000);
+    state = xs_read(h, XBT_NULL, path, &len);
+    if (rc && !state)
+        rc = -ENOENT; /* vanished before Closed: libxl fails too */
+    free(state);
     if (!rc)
         rc = wait_on(h, bed, NULL, 10000);
     for (;;) {

@@ -13,9 +13,13 @@
 /* extra: NULL-terminated key, value pairs added to the backend dir. */
 void simblk_vbd_add(uint32_t be, uint32_t fe, uint32_t devid,
                     const char *params, const char *const *extra);
-/* libxl's removal: online=0 and Closing; waits for Closed, then for the
- * driver domain to remove its directory; then removes what is left of
- * both ends.  0 or -ETIMEDOUT (both ends are removed either way). */
+/*
+ * libxl's removal: online=0 and Closing (unless already Closed) in one
+ * transaction; waits to read Closed, then for the driver domain to
+ * remove its directory; then removes what is left of both ends (either
+ * way).  0, -ETIMEDOUT, or -ENOENT if the directory vanished before
+ * Closed could be read (libxl fails then too).
+ */
 int simblk_vbd_remove(uint32_t be, uint32_t fe, uint32_t devid);
 /*
  * The block suites' fixture: the simulator, a driver domain and
