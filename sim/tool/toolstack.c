@@ -445,13 +445,74 @@ static void device_destroy(struct xs_handle *xs, const struct tool_device *d)
     }
 }
 
+/*
+ * Waits for every closing device's backend to reach state 6 at once, as
+ * libxl's concurrent per-device removals do (one after the other, a
+ * driver domain that removes its directory soon after Closed would beat
+ * the later waits).  Leaves in devs[i].rc: 0 once 6 was read, -ENOENT if
+ * the node vanished first, -ETIMEDOUT at the deadline.
+ */
+static void wait_closed(struct xs_handle *xs, struct tool_device *devs,
+                        const bool *closing, unsigned int n,
+                        uint64_t deadline)
+{
+    char path[300], token[32];
+    unsigned int i, left = 0;
+
+    for (i = 0; i < n; i++) {
+        if (!closing[i])
+            continue;
+        snprintf(path, sizeof(path), "%s/state", devs[i].be);
+        snprintf(token, sizeof(token), "closed-%u", i);
+        devs[i].rc = xs_watch(xs, path, token) ? 1 : -errno;
+        left += devs[i].rc == 1;
+    }
+    while (left) {
+        struct pollfd pfd = { .fd = xs_fileno(xs), .events = POLLIN };
+        uint64_t now;
+        char **ev;
+
+        for (i = 0; i < n; i++) {
+            unsigned int len;
+            char *v;
+
+            if (!closing[i] || devs[i].rc != 1)
+                continue;
+            snprintf(path, sizeof(path), "%s/state", devs[i].be);
+            v = xs_read(xs, XBT_NULL, path, &len);
+            if (!v || state_atoi(v) == 6) {
+                devs[i].rc = v ? 0 : -ENOENT;
+                left--;
+            }
+            free(v);
+        }
+        now = iovm_now_ns();
+        if (!left || now >= deadline)
+            break;
+        if (poll(&pfd, 1, (int)((deadline - now) / 1000000 + 1)) <= 0)
+            continue;
+        /* Events only wake us: every open wait re-reads its node. */
+        while ((ev = xs_check_watch(xs)))
+            free(ev);
+    }
+    for (i = 0; i < n; i++) {
+        if (!closing[i])
+            continue;
+        if (devs[i].rc == 1)
+            devs[i].rc = -ETIMEDOUT;
+        snprintf(path, sizeof(path), "%s/state", devs[i].be);
+        snprintf(token, sizeof(token), "closed-%u", i);
+        xs_unwatch(xs, path, token);
+    }
+}
+
 int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
                         unsigned int n, enum tool_force force,
                         unsigned int timeout_ms)
 {
     uint64_t tmo = (uint64_t)timeout_ms * 1000000ull;
     uint64_t deadline = iovm_now_ns() + tmo;
-    char path[300], msg[96];
+    char msg[96];
     unsigned int i;
     int rc = 0;
     bool *closing = calloc(n ? n : 1, sizeof(*closing));
@@ -468,13 +529,14 @@ int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
             remove_fail(&devs[i], r, strerror(-r));
         closing[i] = r == 0;
     }
+    wait_closed(xs, devs, closing, n, deadline);
     for (i = 0; i < n; i++) {
         struct tool_device *d = &devs[i];
         int r;
 
         if (closing[i]) {
-            snprintf(path, sizeof(path), "%s/state", d->be);
-            r = tool_xs_wait_state(xs, path, 6, deadline);
+            r = d->rc;
+            d->rc = 0;
             /*
              * As libxl 4.17: the state node vanishing before it read 6
              * fails the removal (devstate_callback: ERROR_INVAL, "unable
