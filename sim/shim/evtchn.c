@@ -417,12 +417,14 @@ out:
 /* Takes one deliverable port (pending, not masked) and masks it. */
 static int take_one(struct xenevtchn_handle *h, unsigned int *left)
 {
-    unsigned int i, n = h->nports;
+    unsigned int i, n = h->nports, start = h->scan;
     int found = -1;
 
     *left = 0;
+    /* From where the last scan stopped, every port once: each pending one
+     * after the one taken must be counted, or its wake-up is lost. */
     for (i = 0; i < n; i++) {
-        struct shim_port *p = &h->ports[(h->scan + i) % n];
+        struct shim_port *p = &h->ports[(start + i) % n];
         uint32_t *flags = &h->page->ports[p->port].flags;
         uint32_t f = __atomic_load_n(flags, __ATOMIC_ACQUIRE);
 
@@ -436,7 +438,7 @@ static int take_one(struct xenevtchn_handle *h, unsigned int *left)
                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 found = p->port;
                 /* Round robin: a busy port cannot hide the others. */
-                h->scan = (h->scan + i + 1) % n;
+                h->scan = (start + i + 1) % n;
                 break;
             }
         }

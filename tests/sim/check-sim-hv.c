@@ -413,6 +413,58 @@ START_TEST(evtchn_notify_mask_coalesce)
 }
 END_TEST
 
+/*
+ * One handle, several ports (a frontend with a queue per port): while
+ * any port is pending and unmasked the fd stays readable, whichever
+ * port xenevtchn_pending() hands out first (a lost wake-up otherwise).
+ */
+START_TEST(evtchn_many_ports_one_handle)
+{
+    uint32_t a = simtest_domain("a"), b = simtest_domain("b");
+    xenevtchn_handle *ha = evt_open(a), *hb = evt_open(b);
+    int pa[3], pb[3], round, k, j, got;
+
+    for (k = 0; k < 3; k++) {
+        pa[k] = xenevtchn_bind_unbound_port(ha, b);
+        ck_assert_int_gt(pa[k], 0);
+        pb[k] = xenevtchn_bind_interdomain(hb, a, pa[k]);
+        ck_assert_int_gt(pb[k], 0);
+    }
+    /* The bind events, one per port. */
+    for (k = 0; k < 3; k++) {
+        ck_assert_int_eq(readable(hb, 5000), 1);
+        got = xenevtchn_pending(hb);
+        ck_assert_int_gt(got, 0);
+        ck_assert_int_eq(xenevtchn_unmask(hb, got), 0);
+    }
+    ck_assert_int_eq(readable(hb, 0), 0);
+    /* Two ports, then three, from every starting point of the scan. */
+    for (round = 0; round < 6; round++) {
+        int n = round < 3 ? 2 : 3, seen = 0;
+
+        for (k = 0; k < n; k++)
+            ck_assert_int_eq(xenevtchn_notify(ha, pa[k]), 0);
+        for (k = 0; k < n; k++) {
+            ck_assert_msg(readable(hb, 0) == 1,
+                          "round %d: %d of %d ports pending but the fd is "
+                          "not readable",
+                          round, n - k, n);
+            got = xenevtchn_pending(hb);
+            for (j = 0; j < n && pb[j] != got; j++)
+                ;
+            ck_assert_msg(j < n, "round %d: pending gave %d", round, got);
+            ck_assert_msg(!(seen & (1 << j)), "port %d given twice", got);
+            seen |= 1 << j;
+        }
+        for (k = 0; k < n; k++)
+            ck_assert_int_eq(xenevtchn_unmask(hb, pb[k]), 0);
+        ck_assert_int_eq(readable(hb, 0), 0);
+    }
+    xenevtchn_close(ha);
+    xenevtchn_close(hb);
+}
+END_TEST
+
 START_TEST(evtchn_peer_close_then_rebind)
 {
     uint32_t a = simtest_domain("a"), b = simtest_domain("b");
@@ -586,6 +638,7 @@ int main(void)
     tcase_add_checked_fixture(te, simtest_cloexec_all, NULL);
     tcase_set_timeout(te, 60);
     tcase_add_test(te, evtchn_notify_mask_coalesce);
+    tcase_add_test(te, evtchn_many_ports_one_handle);
     tcase_add_test(te, evtchn_peer_close_then_rebind);
     tcase_add_test(te, evtchn_refusals);
     tcase_add_test(te, evtchn_drop_and_delay_faults);
