@@ -77,6 +77,7 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
         { "seconds", required_argument, NULL, 's' },
         { "span", required_argument, NULL, 'S' },
         { "no-copy", no_argument, NULL, 'C' },
+        { "seed", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
     struct bench b = { .bs = 4096, .random = true, .copy = true,
@@ -84,7 +85,7 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
     unsigned int qd = 32, seconds = 5, i, idle = 0;
     struct blkfront_stats st;
     struct bio_slot *slots;
-    uint64_t t0, t_end, span = 0, v;
+    uint64_t t0, t_end, span = 0, v, seed = 0;
     uint8_t *bufs;
     double secs;
     int c, rc;
@@ -132,6 +133,12 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
             }
             break;
         case 'C': b.copy = false; break;
+        case 'r':
+            if (iovm_parse_u64(optarg, UINT64_MAX, &seed)) {
+                fprintf(stderr, "iovm-blkfront: bad --seed\n");
+                return 2;
+            }
+            break;
         default:
             fprintf(stderr, "iovm-blkfront: bad bench option (see --help)\n");
             return 2;
@@ -158,6 +165,12 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
         blkfront_close(b.bf);
         return 2;
     }
+    /* Other offsets per seed (tests/bench/direct-io does the same). */
+    b.rng ^= seed * 0x9e3779b97f4a7c15ull;
+    if (!b.rng)
+        b.rng = 1;
+    if (seed)
+        b.next_off = (b.rng % (b.span / b.bs)) * b.bs;
     slots = calloc(qd, sizeof(*slots));
     bufs = aligned_alloc(4096, (size_t)qd * b.bs);
     if (!slots || !bufs) {

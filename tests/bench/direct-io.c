@@ -6,7 +6,10 @@
  * shows what the frontend -> ring -> backend path costs.
  *
  *   direct-io FILE [--rw randread|read|randwrite|write] [--bs B] [--qd N]
- *             [--seconds S] [--span BYTES] [--direct]
+ *             [--seconds S] [--span BYTES] [--seed N] [--direct]
+ * --seed picks other random offsets (and, for sequential runs, another
+ * start): blk-compare gives every run its own, so no run reads what the
+ * one before it just pulled into a cache below us.
  * prints: RESULT iops=... mbps=... lat_p50_us=... lat_p99_us=... reqs=...
  */
 #include <errno.h>
@@ -39,9 +42,11 @@ int main(int argc, char **argv)
         { "seconds", required_argument, NULL, 's' },
         { "span", required_argument, NULL, 'S' },
         { "direct", no_argument, NULL, 'D' },
+        { "seed", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
     uint64_t bs = 4096, span = 0, v, rng = 88172645463325252ull, next = 0;
+    uint64_t seed = 0;
     uint64_t done = 0, bytes = 0, t0, t_end;
     unsigned int qd = 32, seconds = 5, i, inflight = 0;
     bool rnd = true, wr = false, direct = false;
@@ -75,9 +80,14 @@ int main(int argc, char **argv)
                 return 2;
             break;
         case 'D': direct = true; break;
+        case 'r':
+            if (iovm_parse_u64(optarg, UINT64_MAX, &seed))
+                return 2;
+            break;
         default:
             fprintf(stderr, "usage: direct-io FILE [--rw MODE] [--bs B] "
-                            "[--qd N] [--seconds S] [--span B] [--direct]\n");
+                            "[--qd N] [--seconds S] [--span B] [--seed N] "
+                            "[--direct]\n");
             return 2;
         }
     }
@@ -96,6 +106,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "direct-io: bad size or no io_uring\n");
         return 1;
     }
+    /* As iovm-blkfront bench does with the same seed. */
+    rng ^= seed * 0x9e3779b97f4a7c15ull;
+    if (!rng)
+        rng = 1;
+    if (seed)
+        next = (rng % (span / bs)) * bs;
     slots = calloc(qd, sizeof(*slots));
     for (i = 0; i < qd; i++)
         if (posix_memalign(&slots[i].buf, 4096, bs))
