@@ -102,6 +102,7 @@ struct blk_queue {
     bool persistent;
     struct io_uring uring;
     bool uring_ok;
+    bool fixed_files; /* the store's fds registered: BLK_FILE_* below */
     int uring_efd;
     int stop_efd;
     pthread_t thread;
