@@ -13,11 +13,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <xen/xen.h>
@@ -307,6 +309,83 @@ START_TEST(flush_fua_barrier)
                      BLKIF_RSP_OKAY);
     blkfront_close(bf);
     free(w);
+}
+END_TEST
+
+/*
+ * Storage that refuses to flush (a FUSE file whose fsync fails with
+ * EOPNOTSUPP): the FLUSH is answered EOPNOTSUPP, not OKAY; the backend
+ * withdraws feature-flush-cache and feature-barrier at run time, as
+ * Linux blkback does; the disk goes on serving reads and writes.
+ */
+START_TEST(flush_refused_is_withdrawn)
+{
+    const char *b = getenv("IOVM_TEST_BUILDDIR");
+    char img[200], mnt[256], disk[300], bin[300], be[200], path[240], v[16];
+    uint32_t g = simtest_domain("noflush");
+    uint8_t *w = aligned_alloc(4096, 65536), *r = aligned_alloc(4096, 65536);
+    struct pollfd pfd;
+    struct blkfront *bf;
+    int out[2], status, fd;
+    char ready[16] = "";
+    pid_t fs;
+
+    snprintf(img, sizeof(img), "%s/noflush-%u", simtest_start(), g);
+    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, 2 * MIB), 0);
+    close(fd);
+    snprintf(mnt, sizeof(mnt), "%s.mnt", img);
+    ck_assert_int_eq(mkdir(mnt, 0700), 0);
+    snprintf(bin, sizeof(bin), "%s/tests/sim/noflushfs", b ? b : ".");
+    ck_assert_int_eq(pipe(out), 0);
+    fs = fork();
+    ck_assert_int_ge(fs, 0);
+    if (!fs) {
+        dup2(out[1], 1);
+        execl(bin, bin, img, mnt, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    pfd = (struct pollfd){ .fd = out[0], .events = POLLIN };
+    ck_assert_msg(poll(&pfd, 1, 10000) == 1 &&
+                      read(out[0], ready, sizeof(ready) - 1) > 0 &&
+                      !strncmp(ready, "READY", 5),
+                  "noflushfs did not mount (needs /dev/fuse)");
+    snprintf(disk, sizeof(disk), "%s/disk", mnt);
+    simblk_vbd_add(dd, g, 51776, disk, NULL);
+    snprintf(be, sizeof(be), "/local/domain/%u/backend/vbd/%u/51776", dd, g);
+
+    bf = connect(g, "xvde", NULL);
+    ck_assert(blkfront_info(bf)->flush);
+    fill(w, 65536, 0, 41);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 0, w, 65536),
+                     BLKIF_RSP_OKAY);
+    /* Not OKAY: nothing is known to be on stable storage. */
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_FLUSH_DISKCACHE, 0, NULL,
+                                      0),
+                     BLKIF_RSP_EOPNOTSUPP);
+    snprintf(path, sizeof(path), "%s/feature-flush-cache", be);
+    ck_assert_int_eq(simblk_wait(path, "0", 10000), 0);
+    snprintf(path, sizeof(path), "%s/feature-barrier", be);
+    ck_assert_int_eq(simblk_read(path, v, sizeof(v)), 0);
+    ck_assert_str_eq(v, "0");
+    /* Still a disk. */
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_READ, 0, r, 65536),
+                     BLKIF_RSP_OKAY);
+    ck_assert(!memcmp(w, r, 65536));
+    blkfront_close(bf);
+    ck_assert_int_eq(simblk_vbd_remove(dd, g, 51776), 0);
+    /* The backend let go of the file: the file system unmounts cleanly. */
+    kill(fs, SIGTERM);
+    ck_assert_int_eq(waitpid(fs, &status, 0), fs);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "noflushfs exit status %d", status);
+    close(out[0]);
+    expect_file(img, 0, w, 65536);
+    rmdir(mnt);
+    free(w);
+    free(r);
 }
 END_TEST
 
@@ -600,6 +679,7 @@ int main(void)
     tcase_add_test(tc, discard_makes_zeroes);
     tcase_add_test(tc, readonly_disk);
     tcase_add_test(tc, block_device_storage);
+    tcase_add_test(tc, flush_refused_is_withdrawn);
     tcase_add_test(tc, online_resize);
     tcase_add_test(tc, close_reconnect_teardown);
     tcase_add_test(tc, bad_storage_fails_only_that_disk);
