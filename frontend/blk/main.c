@@ -73,6 +73,9 @@ static void usage(FILE *f)
             "  --indirect N       at most N segments per request (default "
             "256; 0: none)\n"
             "  --no-persistent    do not offer persistent grants\n"
+            "  --protocol P       ring ABI: native (default), x86_32-abi "
+            "(a 32-bit\n"
+            "                     guest's) or x86_64-abi\n"
             "  --timeout-ms MS    handshake timeout per step (10000)\n"
             "  --force            take the disk over even if another "
             "frontend\n"
@@ -320,6 +323,7 @@ int main(int argc, char **argv)
         { "ring-order", required_argument, NULL, 'r' },
         { "indirect", required_argument, NULL, 'i' },
         { "no-persistent", no_argument, NULL, 'P' },
+        { "protocol", required_argument, NULL, 'A' },
         { "timeout-ms", required_argument, NULL, 't' },
         { "poll-us", required_argument, NULL, 'p' },
         { "force", no_argument, NULL, 'f' },
@@ -354,6 +358,13 @@ int main(int argc, char **argv)
             o.max_indirect = v;
             break;
         case 'P': o.persistent = false; break;
+        case 'A':
+            if (strcmp(optarg, "native") && strcmp(optarg, "x86_32-abi") &&
+                strcmp(optarg, "x86_64-abi"))
+                return fail("--protocol must be native, x86_32-abi or "
+                            "x86_64-abi");
+            o.protocol = optarg;
+            break;
         case 'f': o.force = true; break;
         case 't':
             if (iovm_parse_uint(optarg, 600000, &v) || !v)

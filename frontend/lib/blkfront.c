@@ -57,7 +57,7 @@ struct bf_shadow {
 };
 
 struct bf_queue {
-    blkif_front_ring_t ring;
+    blkif_front_ring_t ring;      /* indices only: slots via req_slot() */
     void *sring;                  /* IOVM_SHARED */
     uint32_t refs[1u << MAX_ORDER];
     evtchn_port_t port;
@@ -75,6 +75,8 @@ struct blkfront {
     char fe[128], be[160];
     struct blkfront_opts opts;
     struct blkfront_info info;
+    enum blk_abi abi;             /* the ring layout we speak */
+    size_t ent_size;
     unsigned int order;
     struct bf_queue q[MAX_QUEUES];
     struct bf_page *pool;         /* free pages */
@@ -242,6 +244,8 @@ static int queue_setup(struct blkfront *bf, struct bf_queue *q)
         return -errno;
     SHARED_RING_INIT((blkif_sring_t *)q->sring);
     FRONT_RING_INIT(&q->ring, (blkif_sring_t *)q->sring, npages * PAGE);
+    /* As many slots as this ABI's entries fit (a power of two). */
+    q->ring.nr_ents = iovm_ring_size((size_t)npages * PAGE, bf->ent_size);
     q->shadow = calloc(q->ring.nr_ents, sizeof(*q->shadow));
     if (!q->shadow)
         return -ENOMEM;
@@ -324,7 +328,10 @@ static int talk_to_backend(struct blkfront *bf)
         }
         if (!rc)
             rc = xb_printf(bf->xs, t, bf->fe, "protocol", "%s",
-                           XEN_IO_PROTO_ABI_NATIVE);
+                           bf->abi == BLK_ABI_X86_32 ? XEN_IO_PROTO_ABI_X86_32
+                           : bf->abi == BLK_ABI_X86_64
+                               ? XEN_IO_PROTO_ABI_X86_64
+                               : XEN_IO_PROTO_ABI_NATIVE);
         if (!rc)
             rc = xb_printf(bf->xs, t, bf->fe, "feature-persistent", "%d",
                            bf->opts.persistent);
@@ -397,6 +404,18 @@ int blkfront_open(struct blkfront **bfp, const char *vdev,
     rc = blkfront_vdev_devid(vdev, &bf->info.devid);
     if (rc)
         goto fail;
+    bf->abi = BLK_ABI_NATIVE;
+    if (bf->opts.protocol && strcmp(bf->opts.protocol, "native")) {
+        if (!strcmp(bf->opts.protocol, XEN_IO_PROTO_ABI_X86_32))
+            bf->abi = BLK_ABI_X86_32;
+        else if (!strcmp(bf->opts.protocol, XEN_IO_PROTO_ABI_X86_64))
+            bf->abi = BLK_ABI_X86_64;
+        else {
+            rc = -EINVAL;
+            goto fail;
+        }
+    }
+    bf->ent_size = blk_abi_entry_size(bf->abi);
     bf->xs = xs_open(0);
     if (!bf->xs) {
         rc = -errno;
@@ -568,13 +587,76 @@ void blkfront_stats(const struct blkfront *bf, struct blkfront_stats *st)
 /* ---------------------------------------------------------------- */
 /* I/O */
 
+/* The shared slot of ring index i, in this ring's ABI. */
+static void *ring_slot(const struct blkfront *bf, const struct bf_queue *q,
+                       RING_IDX i)
+{
+    return (char *)q->sring + offsetof(blkif_sring_t, ring) +
+           (size_t)(i & (q->ring.nr_ents - 1)) * bf->ent_size;
+}
+
+/* One request, built natively, into its slot in the ring's ABI. */
+union bf_req {
+    blkif_request_t rw;
+    blkif_request_discard_t discard;
+    blkif_request_indirect_t ind;
+};
+
+static void put_request(const struct blkfront *bf, void *slot,
+                        const union bf_req *r)
+{
+    union {
+        struct blkif_x86_32_request rw;
+        struct blkif_x86_32_request_discard discard;
+        struct blkif_x86_32_request_indirect ind;
+    } x;
+    unsigned int i;
+
+    /* x86_64 is the native layout here (blk-abi.h asserts the sizes). */
+    if (bf->abi != BLK_ABI_X86_32) {
+        memcpy(slot, r, sizeof(*r));
+        return;
+    }
+    memset(&x, 0, sizeof(x));
+    switch (r->rw.operation) {
+    case BLKIF_OP_DISCARD:
+        x.discard.operation = r->discard.operation;
+        x.discard.flag = r->discard.flag;
+        x.discard.handle = r->discard.handle;
+        x.discard.id = r->discard.id;
+        x.discard.sector_number = r->discard.sector_number;
+        x.discard.nr_sectors = r->discard.nr_sectors;
+        break;
+    case BLKIF_OP_INDIRECT:
+        x.ind.operation = r->ind.operation;
+        x.ind.indirect_op = r->ind.indirect_op;
+        x.ind.nr_segments = r->ind.nr_segments;
+        x.ind.id = r->ind.id;
+        x.ind.sector_number = r->ind.sector_number;
+        x.ind.handle = r->ind.handle;
+        for (i = 0; i < BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST; i++)
+            x.ind.indirect_grefs[i] = r->ind.indirect_grefs[i];
+        break;
+    default:
+        x.rw.operation = r->rw.operation;
+        x.rw.nr_segments = r->rw.nr_segments;
+        x.rw.handle = r->rw.handle;
+        x.rw.id = r->rw.id;
+        x.rw.sector_number = r->rw.sector_number;
+        for (i = 0; i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++)
+            x.rw.seg[i] = r->rw.seg[i];
+        break;
+    }
+    memcpy(slot, &x, sizeof(struct blkif_x86_32_request));
+}
+
 int blkfront_submit(struct blkfront *bf, unsigned int qi,
                     struct blkfront_io *io)
 {
     struct bf_queue *q;
     struct bf_shadow *sh;
     unsigned int nseg = 0, nind = 0, i, id;
-    blkif_request_t *req;
+    union bf_req r;
     int rc;
 
     if (bf->failed)
@@ -624,20 +706,18 @@ int blkfront_submit(struct blkfront *bf, unsigned int qi,
             memcpy(sh->pages[i]->addr, (char *)io->buf + (size_t)i * PAGE,
                    IOVM_MIN((size_t)PAGE, io->len - (size_t)i * PAGE));
 
-    req = RING_GET_REQUEST(&q->ring, q->ring.req_prod_pvt);
+    memset(&r, 0, sizeof(r));
     if (io->op == BLKIF_OP_DISCARD) {
-        blkif_request_discard_t *d = (blkif_request_discard_t *)req;
+        blkif_request_discard_t *d = &r.discard;
 
-        memset(d, 0, sizeof(*d));
         d->operation = BLKIF_OP_DISCARD;
         d->id = id;
         d->sector_number = io->sector;
         d->nr_sectors = io->len >> 9;
     } else if (nind) {
-        blkif_request_indirect_t *in = (blkif_request_indirect_t *)req;
+        blkif_request_indirect_t *in = &r.ind;
         struct blkif_request_segment *segs;
 
-        memset(in, 0, sizeof(*in));
         in->operation = BLKIF_OP_INDIRECT;
         in->indirect_op = io->op;
         in->nr_segments = nseg;
@@ -657,7 +737,8 @@ int blkfront_submit(struct blkfront *bf, unsigned int qi,
             segs->last_sect = seglen / 512 - 1;
         }
     } else {
-        memset(req, 0, sizeof(*req));
+        blkif_request_t *req = &r.rw;
+
         req->operation = io->op;
         req->nr_segments = nseg;
         req->id = id;
@@ -671,6 +752,7 @@ int blkfront_submit(struct blkfront *bf, unsigned int qi,
             req->seg[i].last_sect = seglen / 512 - 1;
         }
     }
+    put_request(bf, ring_slot(bf, q, q->ring.req_prod_pvt), &r);
     q->ring.req_prod_pvt++;
     q->inflight++;
     q->pushed = true;
@@ -729,7 +811,9 @@ static int reap_queue(struct blkfront *bf, struct bf_queue *q, bool arm)
             struct bf_shadow *sh;
             unsigned int k;
 
-            memcpy(&rsp, RING_GET_RESPONSE(&q->ring, i), sizeof(rsp));
+            /* id, operation and status sit at the same offsets in
+             * every ABI (only the entry size differs). */
+            memcpy(&rsp, ring_slot(bf, q, i), sizeof(rsp));
             bf->st.responses++;
             if (rsp.id >= q->ring.nr_ents || !q->shadow[rsp.id].io) {
                 bf->st.bogus++;
@@ -912,7 +996,7 @@ int blkfront_raw_push(struct blkfront *bf, unsigned int qi,
 {
     struct bf_queue *q;
     struct bf_shadow *sh;
-    blkif_request_t *s;
+    union bf_req r;
     unsigned int id;
 
     if (bf->failed)
@@ -927,9 +1011,10 @@ int blkfront_raw_push(struct blkfront *bf, unsigned int qi,
     q->free_head = sh->next_free;
     sh->io = io;
     sh->npages = sh->nind = 0; /* the caller's pages stay the caller's */
-    s = RING_GET_REQUEST(&q->ring, q->ring.req_prod_pvt);
-    memcpy(s, req, sizeof(*s));
-    s->id = id;
+    memset(&r, 0, sizeof(r));
+    memcpy(&r, req, sizeof(*req));
+    r.rw.id = id;
+    put_request(bf, ring_slot(bf, q, q->ring.req_prod_pvt), &r);
     q->ring.req_prod_pvt++;
     q->inflight++;
     io->t_submit = iovm_now_ns();

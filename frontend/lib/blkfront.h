@@ -28,6 +28,9 @@ struct blkfront_opts {
                                      come that fast (hybrid polling) */
     bool force;                   /* take the disk over from a frontend
                                      that died connected */
+    const char *protocol;         /* ring ABI: NULL or "native",
+                                     XEN_IO_PROTO_ABI_X86_32 or _X86_64
+                                     (what a 32-bit guest's driver uses) */
 };
 /* Everything on: 16-page rings, up to 4 queues, 256 indirect segments;
  * hybrid polling of 20 us. */
