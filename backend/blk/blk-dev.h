@@ -107,6 +107,7 @@ struct blk_queue {
     int stop_efd;
     pthread_t thread;
     bool thread_started;
+    bool stop_requested;
     /* Thread-private. */
     struct blk_io *ios;
     struct blk_io *free_ios;
@@ -125,6 +126,9 @@ struct blk_queue {
 int blk_queue_start(struct blk_queue *q);
 /* Stops the thread (in-flight I/O completes or is failed first). */
 void blk_queue_stop(struct blk_queue *q);
+/* Tells the queue's thread to finish (it drains and unmaps on its own);
+ * blk_queue_stop() then waits for it.  Lets queues wind down together. */
+void blk_queue_request_stop(struct blk_queue *q);
 
 /* ---- devices (blk-xs.c) ---- */
 

@@ -706,6 +706,9 @@ static void *queue_thread(void *arg)
         active = q->st_reqs != before || q->inflight;
     }
     drain_all(q);
+    /* Nothing is in flight: let go of the guest's pages here, in this
+     * queue's thread, alongside the other queues doing the same. */
+    pgrant_flush(&q->pcache);
     close(epfd);
     return NULL;
 }
@@ -767,16 +770,25 @@ fail:
     return rc ? rc : -ENOMEM;
 }
 
+void blk_queue_request_stop(struct blk_queue *q)
+{
+    uint64_t one = 1;
+
+    if (q->thread_started && !q->stop_requested) {
+        if (write(q->stop_efd, &one, sizeof(one)) < 0)
+            LOG_WARN("cannot stop queue %u", q->idx);
+        q->stop_requested = true;
+    }
+}
+
 void blk_queue_stop(struct blk_queue *q)
 {
     unsigned int i;
 
     if (q->thread_started) {
-        uint64_t one = 1;
-
-        if (write(q->stop_efd, &one, sizeof(one)) < 0)
-            LOG_WARN("cannot stop queue %u", q->idx);
+        blk_queue_request_stop(q);
         pthread_join(q->thread, NULL);
+        q->stop_requested = false;
         q->thread_started = false;
         pgrant_flush(&q->pcache);
     }

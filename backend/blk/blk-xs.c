@@ -147,7 +147,11 @@ static int dev_probe(struct blk_dev *dev)
 
 static void queue_teardown(struct blk_queue *q)
 {
-    if (q->thread_started)
+    bool started = q->thread_started;
+
+    /* The thread first: its counters are final once it is gone. */
+    blk_queue_stop(q);
+    if (started)
         LOG_INFO("%s queue %u: %llu requests, %llu wake-ups (%llu spurious), "
                  "%llu notifications, %llu refused; grants: %llu maps, %llu "
                  "cache hits",
@@ -158,7 +162,6 @@ static void queue_teardown(struct blk_queue *q)
                  (unsigned long long)q->st_errors,
                  (unsigned long long)q->pcache.maps,
                  (unsigned long long)q->pcache.hits);
-    blk_queue_stop(q);
     if (q->ring_addr) {
         xengnttab_unmap(q->gnt, q->ring_addr, q->ring_pages);
         q->ring_addr = NULL;
@@ -392,6 +395,9 @@ static void dev_disconnect(struct blk_dev *dev)
 {
     unsigned int i;
 
+    /* All queues drain and unmap at once; then each is reaped. */
+    for (i = 0; i < dev->nqueues; i++)
+        blk_queue_request_stop(&dev->queues[i]);
     for (i = 0; i < dev->nqueues; i++)
         queue_teardown(&dev->queues[i]);
     free(dev->queues);
