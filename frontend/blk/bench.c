@@ -48,7 +48,8 @@ static uint64_t next_offset(struct bench *b)
         return (b->rng % (b->span / b->bs)) * b->bs;
     }
     off = b->next_off;
-    b->next_off = off + b->bs >= b->span ? 0 : off + b->bs;
+    /* Wrap before a request would run past the end. */
+    b->next_off = off + 2 * b->bs > b->span ? 0 : off + b->bs;
     return off;
 }
 

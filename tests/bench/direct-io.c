@@ -135,7 +135,7 @@ int main(int argc, char **argv)
                 off = (rng % (span / bs)) * bs;
             } else {
                 off = next;
-                next = next + bs >= span ? 0 : next + bs;
+                next = next + 2 * bs > span ? 0 : next + bs;
             }
             sqe = io_uring_get_sqe(&ring);
             if (wr)
