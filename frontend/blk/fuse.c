@@ -287,6 +287,7 @@ int cmd_fuse(struct blkfront *bf, const char *mountdir)
     fuse_unmount(fuse);
     fuse_destroy(fuse);
 out:
+    fuse_opt_free_args(&fa);
     free(g_buf);
     return rc;
 }

@@ -126,6 +126,7 @@ int main(int argc, char **argv)
     fuse_remove_signal_handlers(fuse_get_session(fuse));
     fuse_unmount(fuse);
     fuse_destroy(fuse);
+    fuse_opt_free_args(&fa);
     close(g_fd);
     return rc;
 }
