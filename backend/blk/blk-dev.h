@@ -30,7 +30,10 @@
 #define BLK_MAX_QUEUES 16u
 #define BLK_MAX_RING_ORDER 4u
 #define BLK_MAX_RING_PAGES (1u << BLK_MAX_RING_ORDER)
-#define BLK_PGRANT_MAX 4096u       /* persistent grants per queue */
+/* Persistent grants kept mapped per queue, by default (Linux blkback
+ * keeps 1056, and maps and unmaps the rest per request). */
+#define BLK_PGRANT_DEFAULT 4096u
+#define BLK_PGRANT_LIMIT 16384u
 #define BLK_BUDGET 128u            /* requests per wake-up, per queue */
 
 /* ---- persistent grants (blk-gnt.c) ---- */
@@ -103,6 +106,7 @@ struct blk_queue {
     struct io_uring uring;
     bool uring_ok;
     bool fixed_files; /* the store's fds registered: BLK_FILE_* below */
+    bool cq_efd_off;  /* completions do not signal uring_efd (awake) */
     int uring_efd;
     int stop_efd;
     pthread_t thread;
@@ -171,6 +175,7 @@ struct blkback {
     bool indirect;            /* offer indirect segments */
     unsigned int max_ring_order;
     unsigned int poll_us;     /* busy-poll before sleeping (0: never) */
+    unsigned int max_pgrants; /* persistent grants per queue */
     unsigned int remove_delay_ms; /* Closed -> removing our directory */
     uint64_t wake_at;         /* earliest remove_at of any device (ns) */
     int main_efd;             /* queue threads poke the main loop */

@@ -658,7 +658,28 @@ static void *queue_thread(void *arg)
             else
                 armed = true;
         }
+        if (armed && q->cq_efd_off) {
+            /* Completions must wake us now; one may have come already. */
+            io_uring_cq_eventfd_toggle(&q->uring, true);
+            q->cq_efd_off = false;
+            /* The flag before the CQ tail (io-wq posts from elsewhere). */
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
+            if (io_uring_cq_ready(&q->uring)) {
+                reap(q);
+                armed = false;
+            }
+        }
         n = epoll_wait(epfd, ev, 4, armed ? -1 : 0);
+        /*
+         * Awake, we look at the CQ on every round and before sleeping:
+         * completions need not signal the eventfd meanwhile (page-cache
+         * hits complete inline, each would cost a read and an epoll
+         * round).  Device completions come as task work and signal it
+         * once enabled again.
+         */
+        if (!q->cq_efd_off &&
+            !io_uring_cq_eventfd_toggle(&q->uring, false))
+            q->cq_efd_off = true;
         if (n < 0 && errno != EINTR)
             break;
         kicked = more || !armed;
@@ -751,15 +772,10 @@ int blk_queue_start(struct blk_queue *q)
                       "with io_uring; using plain fds",
                       q->dev->be, q->idx);
     }
-    /*
-     * Woken only by completions that come later (a device, io-wq): what
-     * completes inline while we submit (page-cache hits) is reaped right
-     * after, and the loop looks at the CQ before every sleep.
-     */
-    rc = io_uring_register_eventfd_async(&q->uring, q->uring_efd);
+    rc = io_uring_register_eventfd(&q->uring, q->uring_efd);
     if (rc)
         goto fail;
-    pgrant_init(&q->pcache, q->gnt, q->dev->fe_domid, BLK_PGRANT_MAX);
+    pgrant_init(&q->pcache, q->gnt, q->dev->fe_domid, q->dev->bb->max_pgrants);
     rc = -pthread_create(&q->thread, NULL, queue_thread, q);
     if (rc)
         goto fail;

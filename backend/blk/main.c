@@ -238,6 +238,10 @@ static void usage(FILE *f)
             "      --no-persistent    do not offer persistent grants (grant "
             "copy)\n"
             "      --no-indirect      do not offer indirect segments\n"
+            "      --max-persistent-grants N  guest pages kept mapped per "
+            "queue\n"
+            "                         (default %u; more are mapped per "
+            "request)\n"
             "      --poll-us N        busy-poll the ring and io_uring for up "
             "to N us\n"
             "                         before sleeping, while I/O is in flight "
@@ -251,7 +255,7 @@ static void usage(FILE *f)
             "  -l, --log-level L      error, warn, info or debug (info)\n"
             "  -h, --help             this text\n",
             BLK_MAX_QUEUES, BLK_MAX_RING_ORDER, BLK_MAX_RING_ORDER,
-            REMOVE_DELAY_MS);
+            BLK_PGRANT_DEFAULT, REMOVE_DELAY_MS);
 }
 
 int main(int argc, char **argv)
@@ -264,6 +268,7 @@ int main(int argc, char **argv)
         { "no-indirect", no_argument, NULL, 'I' },
         { "poll-us", required_argument, NULL, 'p' },
         { "remove-delay-ms", required_argument, NULL, 'R' },
+        { "max-persistent-grants", required_argument, NULL, 'G' },
         { "log-level", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -284,7 +289,9 @@ int main(int argc, char **argv)
     bb->persistent = bb->indirect = true;
     bb->poll_us = 0;
     bb->remove_delay_ms = REMOVE_DELAY_MS;
+    bb->max_pgrants = BLK_PGRANT_DEFAULT;
     m.wake_timer = -1;
+    opterr = 0; /* our own one-line message */
     while ((c = getopt_long(argc, argv, "d:q:r:l:h", opts, NULL)) != -1) {
         switch (c) {
         case 'd': bb->only = optarg; break;
@@ -322,6 +329,15 @@ int main(int argc, char **argv)
             }
             bb->remove_delay_ms = v;
             break;
+        case 'G':
+            if (iovm_parse_uint(optarg, BLK_PGRANT_LIMIT, &v) || !v) {
+                fprintf(stderr, "iovm-blkback: --max-persistent-grants must "
+                                "be 1..%u\n",
+                        BLK_PGRANT_LIMIT);
+                return 2;
+            }
+            bb->max_pgrants = v;
+            break;
         case 'l':
             if (iovm_log_level_parse(optarg, &level)) {
                 fprintf(stderr, "iovm-blkback: bad log level '%s'\n", optarg);
@@ -330,7 +346,9 @@ int main(int argc, char **argv)
             break;
         case 'h': usage(stdout); return 0;
         default:
-            fprintf(stderr, "iovm-blkback: bad usage (see --help)\n");
+            fprintf(stderr, "iovm-blkback: unknown option or missing value: "
+                            "%s (see --help)\n",
+                    argv[optind - 1]);
             return 2;
         }
     }

@@ -92,6 +92,7 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
     int c, rc;
 
     optind = 1;
+    opterr = 0; /* our own one-line message */
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'w':
@@ -141,7 +142,9 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
             }
             break;
         default:
-            fprintf(stderr, "iovm-blkfront: bad bench option (see --help)\n");
+            fprintf(stderr, "iovm-blkfront: bad bench option or missing "
+                            "value: %s (see --help)\n",
+                    argv[optind - 1]);
             return 2;
         }
     }

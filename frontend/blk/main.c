@@ -45,6 +45,20 @@ static int fail(const char *fmt, ...)
     return 1;
 }
 
+/* Bad usage: one line, exit status 2. */
+static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int bad_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("iovm-blkfront: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 2;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -340,48 +354,52 @@ int main(int argc, char **argv)
 
     blkfront_opts_default(&o);
     /* Options stop at the command: the rest belongs to it. */
+    opterr = 0; /* our own one-line message */
     while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
         switch (c) {
         case 'q':
             if (iovm_parse_uint(optarg, 16, &v) || !v)
-                return fail("--queues must be 1..16");
+                return bad_usage("--queues must be 1..16");
             o.max_queues = v;
             break;
         case 'r':
             if (iovm_parse_uint(optarg, 4, &v))
-                return fail("--ring-order must be 0..4");
+                return bad_usage("--ring-order must be 0..4");
             o.max_ring_order = v;
             break;
         case 'i':
             if (iovm_parse_uint(optarg, 256, &v))
-                return fail("--indirect must be 0..256");
+                return bad_usage("--indirect must be 0..256");
             o.max_indirect = v;
             break;
         case 'P': o.persistent = false; break;
         case 'A':
             if (strcmp(optarg, "native") && strcmp(optarg, "x86_32-abi") &&
                 strcmp(optarg, "x86_64-abi"))
-                return fail("--protocol must be native, x86_32-abi or "
+                return bad_usage("--protocol must be native, x86_32-abi or "
                             "x86_64-abi");
             o.protocol = optarg;
             break;
         case 'f': o.force = true; break;
         case 't':
             if (iovm_parse_uint(optarg, 600000, &v) || !v)
-                return fail("bad --timeout-ms");
+                return bad_usage("bad --timeout-ms");
             o.timeout_ms = v;
             break;
         case 'p':
             if (iovm_parse_uint(optarg, 10000, &v))
-                return fail("--poll-us must be 0..10000");
+                return bad_usage("--poll-us must be 0..10000");
             o.poll_us = v;
             break;
         case 'l':
             if (iovm_log_level_parse(optarg, &level))
-                return fail("bad log level '%s'", optarg);
+                return bad_usage("bad log level '%s'", optarg);
             break;
         case 'h': usage(stdout); return 0;
-        default: return fail("bad usage (see --help)");
+        default:
+            return bad_usage("unknown option or missing value: %s (see "
+                             "--help)",
+                             argv[optind - 1]);
         }
     }
     iovm_log_init("iovm-blkfront", level);
@@ -393,20 +411,20 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") && strcmp(cmd, "verify") && strcmp(cmd, "bench") &&
         strcmp(cmd, "fuse") && strcmp(cmd, "read") && strcmp(cmd, "write") &&
         strcmp(cmd, "discard") && strcmp(cmd, "flush"))
-        return fail("unknown command '%s' (see --help)", cmd);
+        return bad_usage("unknown command '%s' (see --help)", cmd);
     if ((!strcmp(cmd, "read") || !strcmp(cmd, "write") ||
          !strcmp(cmd, "discard")) &&
         argc - optind != 4)
-        return fail("usage: %s VDEV OFFSET LEN", cmd);
+        return bad_usage("usage: %s VDEV OFFSET LEN", cmd);
     if (!strcmp(cmd, "fuse") && argc - optind != 3)
-        return fail("usage: fuse VDEV MOUNTDIR");
+        return bad_usage("usage: fuse VDEV MOUNTDIR");
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argv[optind + 1], &o, argc - optind - 1,
                          argv + optind + 1);
     if ((!strcmp(cmd, "info") || !strcmp(cmd, "verify") ||
          !strcmp(cmd, "flush")) &&
         argc - optind != 2)
-        return fail("usage: %s VDEV", cmd);
+        return bad_usage("usage: %s VDEV", cmd);
     if (open_dev(argv[optind + 1], &o, &bf))
         return 1;
     if (!strcmp(cmd, "info"))

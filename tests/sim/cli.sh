@@ -1,0 +1,51 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# The block daemons' command lines: --help prints the usage and exits 0;
+# every bad option or value exits 2 with exactly one line on stderr that
+# names the problem, before touching Xen (no simulator is running here).
+. "${IOVM_TEST_SRCDIR:-.}/tests/sim/lib.sh"
+
+B=${IOVM_TEST_BUILDDIR:-.}
+BB=$B/backend/blk/iovm-blkback
+BF=$B/frontend/iovm-blkfront
+
+"$BB" --help | grep -q '^Usage: iovm-blkback' || fail "iovm-blkback --help"
+"$BF" --help | grep -q '^Usage: iovm-blkfront' || fail "iovm-blkfront --help"
+echo "ok: --help"
+
+# bad_usage WORD CMD...: exit status 2, one line on stderr containing WORD.
+bad_usage() {
+    word=$1
+    shift
+    set +e
+    "$@" >/dev/null 2>"$T/err" </dev/null
+    rc=$?
+    set -e
+    [ "$rc" = 2 ] || fail "$*: exit status $rc, expected 2"
+    [ "$(wc -l <"$T/err")" = 1 ] || fail "$*: not one line: $(cat "$T/err")"
+    grep -q -- "$word" "$T/err" || fail "$*: '$word' not in: $(cat "$T/err")"
+    echo "ok: $*"
+}
+
+bad_usage max-queues "$BB" --max-queues 0
+bad_usage max-queues "$BB" --max-queues lots
+bad_usage max-ring-order "$BB" --max-ring-order 5
+bad_usage poll-us "$BB" --poll-us 10001
+bad_usage remove-delay-ms "$BB" --remove-delay-ms -1
+bad_usage max-persistent-grants "$BB" --max-persistent-grants 0
+bad_usage max-persistent-grants "$BB" --max-persistent-grants 99999
+bad_usage "log level" "$BB" --log-level loud
+bad_usage iovm-blkback "$BB" --frobnicate
+
+bad_usage queues "$BF" --queues 0 info xvda
+bad_usage ring-order "$BF" --ring-order 9 info xvda
+bad_usage indirect "$BF" --indirect 300 info xvda
+bad_usage protocol "$BF" --protocol x86_16-abi info xvda
+bad_usage poll-us "$BF" --poll-us 20000 info xvda
+bad_usage "log level" "$BF" --log-level loud info xvda
+bad_usage rw "$BF" bench xvda --rw sideways
+bad_usage bs "$BF" bench xvda --bs 1000
+bad_usage qd "$BF" bench xvda --qd 0
+bad_usage seed "$BF" bench xvda --seed -3
+bad_usage "unknown command" "$BF" frob xvda
+bad_usage "usage: fuse" "$BF" fuse xvda
