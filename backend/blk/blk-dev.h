@@ -38,11 +38,14 @@
 
 /* ---- persistent grants (blk-gnt.c) ---- */
 
+struct pgrant_chunk;
+
 struct pgrant {
     uint32_t ref;
     void *addr;            /* IOVM_SHARED: the guest's page */
-    unsigned int busy;     /* in-flight requests using it */
-    bool transient;        /* mapped for one request (cache full) */
+    unsigned int busy;     /* in-flight uses */
+    bool transient;        /* not cached (it was full): gone when idle */
+    struct pgrant_chunk *chunk; /* the mapping it is part of */
     struct pgrant *hnext;
     struct pgrant *prev, *next; /* LRU of idle entries */
 };
@@ -51,14 +54,22 @@ struct pgrant_cache {
     xengnttab_handle *gnt;
     uint32_t domid;
     unsigned int max, count;
+    unsigned int mapped;   /* pages mapped, cached or not */
     struct pgrant *buckets[1024];
     struct pgrant lru;     /* sentinel: next = most recently used */
-    uint64_t maps, unmaps, hits;
+    uint64_t maps, map_calls, unmaps, hits;
 };
 
 void pgrant_init(struct pgrant_cache *c, xengnttab_handle *gnt,
                  uint32_t domid, unsigned int max);
-/* The mapping of ref (writable), mapped on a miss.  NULL + errno. */
+/*
+ * The mappings (writable) of refs[0..n), n <= BLK_MAX_SEGS, into out:
+ * the ones not cached are mapped in one call.  0, or -errno with nothing
+ * taken (a reference the frontend did not grant us, say).
+ */
+int pgrant_get_many(struct pgrant_cache *c, const uint32_t *refs,
+                    unsigned int n, struct pgrant **out);
+/* One reference: NULL + errno on failure. */
 struct pgrant *pgrant_get(struct pgrant_cache *c, uint32_t ref);
 void pgrant_put(struct pgrant_cache *c, struct pgrant *pg);
 /* Unmaps everything; every entry must be idle. */

@@ -6,6 +6,14 @@
  * busy a reference is mapped just for the request.  References are the
  * frontend's (untrusted); a map can fail at any time (the frontend may
  * have revoked the grant) and is reported, never fatal.
+ *
+ * The references a request brings that are not cached yet are mapped
+ * together, in one call (one gntdev mapping, "chunk"); a chunk is unmapped
+ * in one call too, once none of its pages is cached any more.  Mapping
+ * and, above all, unmapping page by page is what makes a disconnect slow:
+ * every unmap is a few system calls, a hypercall and a TLB flush.  Pages
+ * of a chunk evicted early stay mapped until the chunk goes; eviction
+ * keeps all mapped pages within twice the bound.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -15,7 +23,14 @@
 #include "blk-dev.h"
 #include "log.h"
 
+#define PAGE 4096u
 #define HASH(ref) (((ref) * 2654435761u) >> 22) /* 1024 buckets */
+
+struct pgrant_chunk {
+    void *addr;            /* IOVM_SHARED: npages of the guest's pages */
+    unsigned int npages;
+    unsigned int live;     /* entries not yet released */
+};
 
 static void lru_del(struct pgrant *pg)
 {
@@ -42,11 +57,20 @@ void pgrant_init(struct pgrant_cache *c, xengnttab_handle *gnt,
     c->lru.prev = c->lru.next = &c->lru;
 }
 
-static void unmap_entry(struct pgrant_cache *c, struct pgrant *pg)
+/* An entry is gone; its chunk goes with its last entry. */
+static void release_entry(struct pgrant_cache *c, struct pgrant *pg)
 {
-    if (xengnttab_unmap(c->gnt, pg->addr, 1))
-        LOG_WARN("unmap of grant %u failed: %s", pg->ref, strerror(errno));
-    c->unmaps++;
+    struct pgrant_chunk *ch = pg->chunk;
+
+    free(pg);
+    if (--ch->live)
+        return;
+    if (xengnttab_unmap(c->gnt, ch->addr, ch->npages))
+        LOG_WARN("unmap of %u granted pages failed: %s", ch->npages,
+                 strerror(errno));
+    c->unmaps += ch->npages;
+    c->mapped -= ch->npages;
+    free(ch);
 }
 
 static void evict(struct pgrant_cache *c, struct pgrant *pg)
@@ -60,66 +84,144 @@ static void evict(struct pgrant_cache *c, struct pgrant *pg)
         }
     }
     lru_del(pg);
-    unmap_entry(c, pg);
     c->count--;
-    free(pg);
+    release_entry(c, pg);
+}
+
+static struct pgrant *lookup(struct pgrant_cache *c, uint32_t ref)
+{
+    struct pgrant *pg;
+
+    for (pg = c->buckets[HASH(ref)]; pg; pg = pg->hnext)
+        if (pg->ref == ref)
+            return pg;
+    return NULL;
+}
+
+/* Maps refs[0..n) in one call; entries for them in out[0..n). */
+static int map_chunk(struct pgrant_cache *c, const uint32_t *refs,
+                     unsigned int n, struct pgrant **out)
+{
+    struct pgrant_chunk *ch = calloc(1, sizeof(*ch));
+    unsigned int i;
+    void *addr;
+
+    if (!ch)
+        return -ENOMEM;
+    for (i = 0; i < n; i++) {
+        out[i] = calloc(1, sizeof(**out));
+        if (!out[i]) {
+            while (i--)
+                free(out[i]);
+            free(ch);
+            return -ENOMEM;
+        }
+    }
+    /* blkif.h: persistent grants are always mapped writable. */
+    addr = xengnttab_map_domain_grant_refs(c->gnt, n, c->domid,
+                                           (uint32_t *)refs,
+                                           PROT_READ | PROT_WRITE);
+    if (!addr) {
+        int e = errno;
+
+        for (i = 0; i < n; i++)
+            free(out[i]);
+        free(ch);
+        return -e;
+    }
+    ch->addr = addr;
+    ch->npages = ch->live = n;
+    c->maps += n;
+    c->map_calls++;
+    c->mapped += n;
+    for (i = 0; i < n; i++) {
+        struct pgrant *pg = out[i];
+
+        pg->ref = refs[i];
+        pg->addr = (char *)addr + (size_t)i * PAGE;
+        pg->chunk = ch;
+        pg->prev = pg->next = pg;
+        if (c->count < c->max) {
+            pg->hnext = c->buckets[HASH(pg->ref)];
+            c->buckets[HASH(pg->ref)] = pg;
+            c->count++;
+        } else {
+            pg->transient = true; /* every cached map is busy */
+        }
+    }
+    return 0;
+}
+
+int pgrant_get_many(struct pgrant_cache *c, const uint32_t *refs,
+                    unsigned int n, struct pgrant **out)
+{
+    uint32_t miss[BLK_MAX_SEGS];
+    struct pgrant *fresh[BLK_MAX_SEGS];
+    unsigned int i, j, m = 0;
+    int rc;
+
+    if (n > BLK_MAX_SEGS)
+        return -EINVAL;
+    for (i = 0; i < n; i++) {
+        out[i] = lookup(c, refs[i]);
+        if (out[i]) {
+            if (!out[i]->busy++)
+                lru_del(out[i]);
+            c->hits++;
+            continue;
+        }
+        /* A reference twice in one request is mapped once. */
+        for (j = 0; j < m && miss[j] != refs[i]; j++)
+            ;
+        if (j == m)
+            miss[m++] = refs[i];
+    }
+    if (m) {
+        /* Room: idle entries go, least recently used first, and pages
+         * kept only by half-evicted chunks stay within the bound. */
+        while (c->lru.prev != &c->lru &&
+               (c->count + m > c->max || c->mapped + m > 2 * c->max))
+            evict(c, c->lru.prev);
+        rc = map_chunk(c, miss, m, fresh);
+        if (rc) {
+            /* Whose fault?  Not ours to find out: the request fails. */
+            for (i = 0; i < n; i++)
+                if (out[i])
+                    pgrant_put(c, out[i]);
+            return rc;
+        }
+        for (i = 0; i < n; i++) {
+            if (out[i])
+                continue;
+            for (j = 0; miss[j] != refs[i]; j++)
+                ;
+            out[i] = fresh[j];
+            out[i]->busy++;
+        }
+    }
+    return 0;
+}
+
+void pgrant_put(struct pgrant_cache *c, struct pgrant *pg)
+{
+    if (--pg->busy)
+        return;
+    if (pg->transient)
+        release_entry(c, pg); /* mapped for its request(s) only */
+    else
+        lru_add(c, pg);
 }
 
 struct pgrant *pgrant_get(struct pgrant_cache *c, uint32_t ref)
 {
     struct pgrant *pg;
-    void *addr;
+    int rc = pgrant_get_many(c, &ref, 1, &pg);
 
-    for (pg = c->buckets[HASH(ref)]; pg; pg = pg->hnext) {
-        if (pg->ref == ref) {
-            if (!pg->busy++)
-                lru_del(pg);
-            c->hits++;
-            return pg;
-        }
-    }
-    /* Full: make room by dropping the least recently used idle map. */
-    if (c->count >= c->max && c->lru.prev != &c->lru)
-        evict(c, c->lru.prev);
-    pg = calloc(1, sizeof(*pg));
-    if (!pg) {
-        errno = ENOMEM;
+    if (rc) {
+        errno = -rc;
         return NULL;
     }
-    /* blkif.h: persistent grants are always mapped writable. */
-    addr = xengnttab_map_grant_ref(c->gnt, c->domid, ref,
-                                   PROT_READ | PROT_WRITE);
-    if (!addr) {
-        int e = errno;
-
-        free(pg);
-        errno = e;
-        return NULL;
-    }
-    c->maps++;
-    pg->ref = ref;
-    pg->addr = addr;
-    pg->busy = 1;
-    pg->prev = pg->next = pg;
-    if (c->count >= c->max) {
-        pg->transient = true; /* every cached map is busy */
-        return pg;
-    }
-    pg->hnext = c->buckets[HASH(ref)];
-    c->buckets[HASH(ref)] = pg;
-    c->count++;
     return pg;
-}
-
-void pgrant_put(struct pgrant_cache *c, struct pgrant *pg)
-{
-    if (pg->transient) {
-        unmap_entry(c, pg);
-        free(pg);
-        return;
-    }
-    if (!--pg->busy)
-        lru_add(c, pg);
 }
 
 void pgrant_flush(struct pgrant_cache *c)
@@ -131,10 +233,13 @@ void pgrant_flush(struct pgrant_cache *c)
             struct pgrant *pg = c->buckets[i];
 
             c->buckets[i] = pg->hnext;
-            unmap_entry(c, pg);
-            free(pg);
+            lru_del(pg);
+            c->count--;
+            release_entry(c, pg);
         }
     }
-    c->count = 0;
-    c->lru.prev = c->lru.next = &c->lru;
+    if (c->mapped)
+        LOG_WARN("%u granted pages still mapped after a flush (entries "
+                 "still in use)",
+                 c->mapped);
 }

@@ -166,14 +166,19 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
     int rc;
 
     if (q->persistent) {
+        uint32_t refs[BLK_MAX_SEGS];
+
+        for (i = 0; i < io->req.nr_segs; i++)
+            refs[i] = io->req.segs[i].gref;
+        /* What is not mapped yet, in one call. */
+        rc = pgrant_get_many(&q->pcache, refs, io->req.nr_segs, io->pg);
+        if (rc)
+            return rc;
+        io->nsegs_mapped = io->req.nr_segs;
         for (i = 0; i < io->req.nr_segs; i++) {
             const struct blk_seg *s = &io->req.segs[i];
-            struct pgrant *pg = pgrant_get(&q->pcache, s->gref);
 
-            if (!pg)
-                return -errno;
-            io->pg[io->nsegs_mapped++] = pg;
-            io->iov[i].iov_base = (char *)pg->addr + blk_seg_offset(s);
+            io->iov[i].iov_base = (char *)io->pg[i]->addr + blk_seg_offset(s);
             io->iov[i].iov_len = blk_seg_len(s);
         }
     } else {

@@ -153,14 +153,15 @@ static void queue_teardown(struct blk_queue *q)
     blk_queue_stop(q);
     if (started)
         LOG_INFO("%s queue %u: %llu requests, %llu wake-ups (%llu spurious), "
-                 "%llu notifications, %llu refused; grants: %llu maps, %llu "
-                 "cache hits",
+                 "%llu notifications, %llu refused; grants: %llu maps in "
+                 "%llu calls, %llu cache hits",
                  q->dev->be, q->idx, (unsigned long long)q->st_reqs,
                  (unsigned long long)q->st_wakeups,
                  (unsigned long long)q->st_spurious,
                  (unsigned long long)q->st_notify,
                  (unsigned long long)q->st_errors,
                  (unsigned long long)q->pcache.maps,
+                 (unsigned long long)q->pcache.map_calls,
                  (unsigned long long)q->pcache.hits);
     if (q->ring_addr) {
         xengnttab_unmap(q->gnt, q->ring_addr, q->ring_pages);
