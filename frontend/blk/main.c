@@ -32,31 +32,38 @@
 #include "log.h"
 #include "util.h"
 
+/* "iovm-blkfront: <message>" on one line; returns rc. */
+static int vsay(int rc, const char *fmt, va_list ap)
+{
+    fputs("iovm-blkfront: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    return rc;
+}
+
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int fail(const char *fmt, ...)
 {
     va_list ap;
+    int rc;
 
-    fputs("iovm-blkfront: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    rc = vsay(1, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return 1;
+    return rc;
 }
 
-/* Bad usage: one line, exit status 2. */
+/* Bad usage: exit status 2. */
 static int bad_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int bad_usage(const char *fmt, ...)
 {
     va_list ap;
+    int rc;
 
-    fputs("iovm-blkfront: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    rc = vsay(2, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    return 2;
+    return rc;
 }
 
 static void usage(FILE *f)

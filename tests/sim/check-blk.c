@@ -36,18 +36,24 @@ static uint32_t dd;
 static pid_t bb;
 static char logpath[256];
 
+/* A new file of size bytes (a hole) at path. */
+static void make_image(const char *path, size_t size)
+{
+    int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(ftruncate(fd, size), 0);
+    close(fd);
+}
+
 /* A fresh guest, backing image and vbd; returns the guest's domid. */
 static uint32_t new_disk(char *img, size_t len, size_t size, uint32_t devid,
                          const char *const *extra)
 {
     uint32_t g = simtest_domain("g");
-    int fd;
 
     snprintf(img, len, "%s/img-%u-%u", simtest_start(), g, devid);
-    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(ftruncate(fd, size), 0);
-    close(fd);
+    make_image(img, size);
     simblk_vbd_add(dd, g, devid, img, extra);
     return g;
 }
@@ -263,17 +269,13 @@ START_TEST(small_grant_cache)
     long base;
     pid_t bb2;
     FILE *f;
-    int fd;
 
     snprintf(log2, sizeof(log2), "%s/blkback-dd2.log", simtest_start());
     bb2 = simblk_backend_start(d2, log2,
                                "--log-level debug --remove-delay-ms 100 "
                                "--max-persistent-grants 8");
     snprintf(img, sizeof(img), "%s/gc-%u", simtest_start(), g);
-    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(ftruncate(fd, 8 * MIB), 0);
-    close(fd);
+    make_image(img, 8 * MIB);
     base = stat_of(d2, "maps_active");
     simblk_vbd_add(d2, g, 51712, img, NULL);
     blkfront_opts_default(&o);
@@ -463,15 +465,12 @@ START_TEST(flush_refused_is_withdrawn)
     uint8_t *w = aligned_alloc(4096, 65536), *r = aligned_alloc(4096, 65536);
     struct pollfd pfd;
     struct blkfront *bf;
-    int out[2], status, fd;
+    int out[2], status;
     char ready[16] = "";
     pid_t fs;
 
     snprintf(img, sizeof(img), "%s/noflush-%u", simtest_start(), g);
-    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(ftruncate(fd, 2 * MIB), 0);
-    close(fd);
+    make_image(img, 2 * MIB);
     snprintf(mnt, sizeof(mnt), "%s.mnt", img);
     ck_assert_int_eq(mkdir(mnt, 0700), 0);
     snprintf(bin, sizeof(bin), "%s/tests/sim/noflushfs", b ? b : ".");
@@ -660,13 +659,9 @@ START_TEST(block_device_storage)
     uint8_t *w = aligned_alloc(4096, 64 * 1024), *r = aligned_alloc(4096,
                                                                      64 * 1024);
     struct blkfront *bf;
-    int fd;
 
     snprintf(img, sizeof(img), "%s/bdev-%u", simtest_start(), g);
-    fd = open(img, O_CREAT | O_RDWR | O_TRUNC, 0600);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(ftruncate(fd, 3 * MIB), 0);
-    close(fd);
+    make_image(img, 3 * MIB);
     ck_assert_msg(simtest_sh(loopdev, sizeof(loopdev),
                              "losetup --find --show '%s'", img) == 0 &&
                       !strncmp(loopdev, "/dev/loop", 9),
