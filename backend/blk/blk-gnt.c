@@ -30,6 +30,7 @@ struct pgrant_chunk {
     void *addr;            /* IOVM_SHARED: npages of the guest's pages */
     unsigned int npages;
     unsigned int live;     /* entries not yet released */
+    struct pgrant ent[];   /* one per page, freed with the chunk */
 };
 
 static void lru_del(struct pgrant *pg)
@@ -62,7 +63,6 @@ static void release_entry(struct pgrant_cache *c, struct pgrant *pg)
 {
     struct pgrant_chunk *ch = pg->chunk;
 
-    free(pg);
     if (--ch->live)
         return;
     if (xengnttab_unmap(c->gnt, ch->addr, ch->npages))
@@ -98,47 +98,37 @@ static struct pgrant *lookup(struct pgrant_cache *c, uint32_t ref)
     return NULL;
 }
 
-/* Maps refs[0..n) in one call; entries for them in out[0..n). */
-static int map_chunk(struct pgrant_cache *c, const uint32_t *refs,
-                     unsigned int n, struct pgrant **out)
+/* Maps refs[0..n) in one call; the chunk's entries are for them. */
+static struct pgrant_chunk *map_chunk(struct pgrant_cache *c,
+                                      const uint32_t *refs, unsigned int n)
 {
-    struct pgrant_chunk *ch = calloc(1, sizeof(*ch));
+    struct pgrant_chunk *ch = calloc(1, sizeof(*ch) + n * sizeof(ch->ent[0]));
     unsigned int i;
-    void *addr;
+    int e;
 
-    if (!ch)
-        return -ENOMEM;
-    for (i = 0; i < n; i++) {
-        out[i] = calloc(1, sizeof(**out));
-        if (!out[i]) {
-            while (i--)
-                free(out[i]);
-            free(ch);
-            return -ENOMEM;
-        }
+    if (!ch) {
+        errno = ENOMEM;
+        return NULL;
     }
     /* blkif.h: persistent grants are always mapped writable. */
-    addr = xengnttab_map_domain_grant_refs(c->gnt, n, c->domid,
-                                           (uint32_t *)refs,
-                                           PROT_READ | PROT_WRITE);
-    if (!addr) {
-        int e = errno;
-
-        for (i = 0; i < n; i++)
-            free(out[i]);
+    ch->addr = xengnttab_map_domain_grant_refs(c->gnt, n, c->domid,
+                                               (uint32_t *)refs,
+                                               PROT_READ | PROT_WRITE);
+    if (!ch->addr) {
+        e = errno;
         free(ch);
-        return -e;
+        errno = e;
+        return NULL;
     }
-    ch->addr = addr;
     ch->npages = ch->live = n;
     c->maps += n;
     c->map_calls++;
     c->mapped += n;
     for (i = 0; i < n; i++) {
-        struct pgrant *pg = out[i];
+        struct pgrant *pg = &ch->ent[i];
 
         pg->ref = refs[i];
-        pg->addr = (char *)addr + (size_t)i * PAGE;
+        pg->addr = (char *)ch->addr + (size_t)i * PAGE;
         pg->chunk = ch;
         pg->prev = pg->next = pg;
         if (c->count < c->max) {
@@ -149,16 +139,16 @@ static int map_chunk(struct pgrant_cache *c, const uint32_t *refs,
             pg->transient = true; /* every cached map is busy */
         }
     }
-    return 0;
+    return ch;
 }
 
 int pgrant_get_many(struct pgrant_cache *c, const uint32_t *refs,
                     unsigned int n, struct pgrant **out)
 {
     uint32_t miss[BLK_MAX_SEGS];
-    struct pgrant *fresh[BLK_MAX_SEGS];
+    uint16_t which[BLK_MAX_SEGS]; /* refs[i] is miss[which[i]] */
+    struct pgrant_chunk *ch;
     unsigned int i, j, m = 0;
-    int rc;
 
     if (n > BLK_MAX_SEGS)
         return -EINVAL;
@@ -175,27 +165,28 @@ int pgrant_get_many(struct pgrant_cache *c, const uint32_t *refs,
             ;
         if (j == m)
             miss[m++] = refs[i];
+        which[i] = (uint16_t)j;
     }
-    if (m) {
-        /* Room: idle entries go, least recently used first, and pages
-         * kept only by half-evicted chunks stay within the bound. */
-        while (c->lru.prev != &c->lru &&
-               (c->count + m > c->max || c->mapped + m > 2 * c->max))
-            evict(c, c->lru.prev);
-        rc = map_chunk(c, miss, m, fresh);
-        if (rc) {
-            /* Whose fault?  Not ours to find out: the request fails. */
-            for (i = 0; i < n; i++)
-                if (out[i])
-                    pgrant_put(c, out[i]);
-            return rc;
-        }
-        for (i = 0; i < n; i++) {
+    if (!m)
+        return 0;
+    /* Room: idle entries go, least recently used first, and pages kept
+     * only by half-evicted chunks stay within the bound. */
+    while (c->lru.prev != &c->lru &&
+           (c->count + m > c->max || c->mapped + m > 2 * c->max))
+        evict(c, c->lru.prev);
+    ch = map_chunk(c, miss, m);
+    if (!ch) {
+        int e = errno;
+
+        /* Whose fault?  Not ours to find out: the request fails. */
+        for (i = 0; i < n; i++)
             if (out[i])
-                continue;
-            for (j = 0; miss[j] != refs[i]; j++)
-                ;
-            out[i] = fresh[j];
+                pgrant_put(c, out[i]);
+        return -e;
+    }
+    for (i = 0; i < n; i++) {
+        if (!out[i]) {
+            out[i] = &ch->ent[which[i]];
             out[i]->busy++;
         }
     }

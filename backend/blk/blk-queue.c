@@ -808,10 +808,10 @@ void blk_queue_stop(struct blk_queue *q)
 
     if (q->thread_started) {
         blk_queue_request_stop(q);
+        /* The thread let go of the guest's pages as it ended. */
         pthread_join(q->thread, NULL);
         q->stop_requested = false;
         q->thread_started = false;
-        pgrant_flush(&q->pcache);
     }
     if (q->uring_ok) {
         io_uring_queue_exit(&q->uring);

@@ -57,7 +57,7 @@ struct bf_shadow {
 };
 
 struct bf_queue {
-    blkif_front_ring_t ring;      /* indices only: slots via req_slot() */
+    blkif_front_ring_t ring;      /* indices only: slots via ring_slot() */
     void *sring;                  /* IOVM_SHARED */
     uint32_t refs[1u << MAX_ORDER];
     evtchn_port_t port;
