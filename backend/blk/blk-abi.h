@@ -9,7 +9,9 @@
 #ifndef IOVM_BLK_ABI_H
 #define IOVM_BLK_ABI_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <string.h>
 #include <xen/xen.h>
 #include <xen/io/blkif.h>
 #include <xen/io/protocols.h>
@@ -104,6 +106,28 @@ _Static_assert(sizeof(union blkif_x86_32_entry) == 108, "x86_32 entry");
 _Static_assert(sizeof(struct blkif_x86_64_request) == 112, "x86_64 req");
 _Static_assert(sizeof(union blkif_x86_64_entry) == 112, "x86_64 entry");
 _Static_assert(sizeof(union blkif_sring_entry) == 112, "native entry");
+
+/* "protocol" key -> ABI; absent (NULL) means native.  -EINVAL if bad. */
+static inline int blk_abi_parse(const char *protocol, enum blk_abi *abi)
+{
+    if (!protocol || !*protocol)
+        *abi = BLK_ABI_NATIVE;
+    else if (!strcmp(protocol, XEN_IO_PROTO_ABI_X86_32))
+        *abi = BLK_ABI_X86_32;
+    else if (!strcmp(protocol, XEN_IO_PROTO_ABI_X86_64))
+        *abi = BLK_ABI_X86_64;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+/* ABI -> "protocol" key (the native one's name for BLK_ABI_NATIVE). */
+static inline const char *blk_abi_name(enum blk_abi abi)
+{
+    return abi == BLK_ABI_X86_32   ? XEN_IO_PROTO_ABI_X86_32
+           : abi == BLK_ABI_X86_64 ? XEN_IO_PROTO_ABI_X86_64
+                                   : XEN_IO_PROTO_ABI_NATIVE;
+}
 
 /* Ring entry size of an ABI. */
 static inline size_t blk_abi_entry_size(enum blk_abi abi)

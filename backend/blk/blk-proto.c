@@ -265,16 +265,3 @@ void blk_rsp_write(enum blk_abi abi, IOVM_SHARED volatile void *slot,
     for (i = 0; i < len; i++)
         d[i] = ((const uint8_t *)&r)[i];
 }
-
-int blk_abi_parse(const char *protocol, enum blk_abi *abi)
-{
-    if (!protocol || !*protocol)
-        *abi = BLK_ABI_NATIVE;
-    else if (!strcmp(protocol, XEN_IO_PROTO_ABI_X86_32))
-        *abi = BLK_ABI_X86_32;
-    else if (!strcmp(protocol, XEN_IO_PROTO_ABI_X86_64))
-        *abi = BLK_ABI_X86_64;
-    else
-        return -EINVAL;
-    return 0;
-}

@@ -118,7 +118,4 @@ static inline uint32_t blk_seg_len(const struct blk_seg *s)
 void blk_rsp_write(enum blk_abi abi, IOVM_SHARED volatile void *slot,
                    uint64_t id, uint8_t op, int16_t status);
 
-/* "protocol" key -> ABI; absent (NULL) means native.  -EINVAL if bad. */
-int blk_abi_parse(const char *protocol, enum blk_abi *abi);
-
 #endif

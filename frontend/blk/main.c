@@ -27,6 +27,7 @@
 #include <xen/xen.h>
 #include <xen/io/blkif.h>
 
+#include "blk-abi.h"
 #include "blkfront.h"
 #include "front-tool.h"
 #include "log.h"
@@ -356,6 +357,7 @@ int main(int argc, char **argv)
     struct blkfront_opts o;
     struct blkfront *bf;
     const char *cmd;
+    enum blk_abi abi;
     unsigned int v;
     int c, rc;
 
@@ -381,10 +383,9 @@ int main(int argc, char **argv)
             break;
         case 'P': o.persistent = false; break;
         case 'A':
-            if (strcmp(optarg, "native") && strcmp(optarg, "x86_32-abi") &&
-                strcmp(optarg, "x86_64-abi"))
+            if (strcmp(optarg, "native") && blk_abi_parse(optarg, &abi))
                 return bad_usage("--protocol must be native, x86_32-abi or "
-                            "x86_64-abi");
+                                 "x86_64-abi");
             o.protocol = optarg;
             break;
         case 'f': o.force = true; break;

@@ -328,10 +328,7 @@ static int talk_to_backend(struct blkfront *bf)
         }
         if (!rc)
             rc = xb_printf(bf->xs, t, bf->fe, "protocol", "%s",
-                           bf->abi == BLK_ABI_X86_32 ? XEN_IO_PROTO_ABI_X86_32
-                           : bf->abi == BLK_ABI_X86_64
-                               ? XEN_IO_PROTO_ABI_X86_64
-                               : XEN_IO_PROTO_ABI_NATIVE);
+                           blk_abi_name(bf->abi));
         if (!rc)
             rc = xb_printf(bf->xs, t, bf->fe, "feature-persistent", "%d",
                            bf->opts.persistent);
@@ -405,15 +402,10 @@ int blkfront_open(struct blkfront **bfp, const char *vdev,
     if (rc)
         goto fail;
     bf->abi = BLK_ABI_NATIVE;
-    if (bf->opts.protocol && strcmp(bf->opts.protocol, "native")) {
-        if (!strcmp(bf->opts.protocol, XEN_IO_PROTO_ABI_X86_32))
-            bf->abi = BLK_ABI_X86_32;
-        else if (!strcmp(bf->opts.protocol, XEN_IO_PROTO_ABI_X86_64))
-            bf->abi = BLK_ABI_X86_64;
-        else {
-            rc = -EINVAL;
-            goto fail;
-        }
+    if (bf->opts.protocol && strcmp(bf->opts.protocol, "native") &&
+        blk_abi_parse(bf->opts.protocol, &bf->abi)) {
+        rc = -EINVAL;
+        goto fail;
     }
     bf->ent_size = blk_abi_entry_size(bf->abi);
     bf->xs = xs_open(0);
