@@ -19,6 +19,7 @@
 
 #include "front-tool.h"
 #include "lathist.h"
+#include "offsets.h"
 #include "util.h"
 
 
@@ -26,8 +27,8 @@ struct bench {
     struct blkfront *bf;
     bool write, random, copy;
     size_t bs;
-    uint64_t span, next_off, done, bytes, errors;
-    uint64_t rng;
+    uint64_t span, done, bytes, errors;
+    struct iovm_offsets off;
     struct iovm_lathist lat;
 };
 
@@ -36,22 +37,6 @@ struct bio_slot {
     struct bench *b;
     bool busy;
 };
-
-static uint64_t next_offset(struct bench *b)
-{
-    uint64_t off;
-
-    if (b->random) {
-        b->rng ^= b->rng << 13;
-        b->rng ^= b->rng >> 7;
-        b->rng ^= b->rng << 17;
-        return (b->rng % (b->span / b->bs)) * b->bs;
-    }
-    off = b->next_off;
-    /* Wrap before a request would run past the end. */
-    b->next_off = off + 2 * b->bs > b->span ? 0 : off + b->bs;
-    return off;
-}
 
 static void bench_done(struct blkfront_io *io, void *arg)
 {
@@ -81,8 +66,7 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
         { "seed", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
-    struct bench b = { .bs = 4096, .random = true, .copy = true,
-                       .rng = 88172645463325252ull };
+    struct bench b = { .bs = 4096, .random = true, .copy = true };
     unsigned int qd = 32, seconds = 5, i, idle = 0;
     struct blkfront_stats st;
     struct bio_slot *slots;
@@ -169,12 +153,7 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
         blkfront_close(b.bf);
         return 2;
     }
-    /* Other offsets per seed (tests/bench/direct-io does the same). */
-    b.rng ^= seed * 0x9e3779b97f4a7c15ull;
-    if (!b.rng)
-        b.rng = 1;
-    if (seed)
-        b.next_off = (b.rng % (b.span / b.bs)) * b.bs;
+    iovm_offsets_init(&b.off, b.span, b.bs, b.random, seed);
     slots = calloc(qd, sizeof(*slots));
     bufs = aligned_alloc(4096, (size_t)qd * b.bs);
     if (!slots || !bufs) {
@@ -196,7 +175,7 @@ int cmd_bench(const char *vdev, const struct blkfront_opts *o, int argc,
                 continue;
             s->b = &b;
             s->io.op = b.write ? BLKIF_OP_WRITE : BLKIF_OP_READ;
-            s->io.sector = next_offset(&b) >> 9;
+            s->io.sector = iovm_offsets_next(&b.off) >> 9;
             s->io.len = b.bs;
             s->io.buf = b.copy ? bufs + (size_t)i * b.bs : NULL;
             s->io.done = bench_done;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "lathist.h"
+#include "offsets.h"
 #include "util.h"
 
 static struct iovm_lathist lat;
@@ -45,12 +46,12 @@ int main(int argc, char **argv)
         { "seed", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
-    uint64_t bs = 4096, span = 0, v, rng = 88172645463325252ull, next = 0;
-    uint64_t seed = 0;
+    uint64_t bs = 4096, span = 0, v, seed = 0;
     uint64_t done = 0, bytes = 0, t0, t_end;
     unsigned int qd = 32, seconds = 5, i, inflight = 0;
     bool rnd = true, wr = false, direct = false;
     struct io_uring ring;
+    struct iovm_offsets offs;
     struct slot *slots;
     struct stat sb;
     int c, fd;
@@ -107,11 +108,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* As iovm-blkfront bench does with the same seed. */
-    rng ^= seed * 0x9e3779b97f4a7c15ull;
-    if (!rng)
-        rng = 1;
-    if (seed)
-        next = (rng % (span / bs)) * bs;
+    iovm_offsets_init(&offs, span, bs, rnd, seed);
     slots = calloc(qd, sizeof(*slots));
     for (i = 0; i < qd; i++)
         if (posix_memalign(&slots[i].buf, 4096, bs))
@@ -128,15 +125,7 @@ int main(int argc, char **argv)
 
             if (slots[i].t)
                 continue;
-            if (rnd) {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                off = (rng % (span / bs)) * bs;
-            } else {
-                off = next;
-                next = next + 2 * bs > span ? 0 : next + bs;
-            }
+            off = iovm_offsets_next(&offs);
             sqe = io_uring_get_sqe(&ring);
             if (wr)
                 io_uring_prep_write(sqe, fd, slots[i].buf, bs, off);
