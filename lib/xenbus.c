@@ -104,6 +104,18 @@ bool xb_exists(struct xs_handle *xs, xs_transaction_t t, const char *path)
     return v != NULL;
 }
 
+int xb_rm_key(struct xs_handle *xs, const char *dir, const char *key)
+{
+    char path[512];
+    int rc = xb_path(path, sizeof(path), dir, key);
+
+    if (rc)
+        return rc;
+    if (!xs_rm(xs, XBT_NULL, path) && errno != ENOENT)
+        return -errno;
+    return 0;
+}
+
 enum xenbus_state xb_read_state(struct xs_handle *xs, const char *dir)
 {
     unsigned int s;

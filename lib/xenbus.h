@@ -38,6 +38,8 @@ int xb_printf(struct xs_handle *xs, xs_transaction_t t, const char *dir,
               const char *key, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 bool xb_exists(struct xs_handle *xs, xs_transaction_t t, const char *path);
+/* Removes dir/key; 0 (also when it was not there) or -errno. */
+int xb_rm_key(struct xs_handle *xs, const char *dir, const char *key);
 
 /* dir/state, or XenbusStateUnknown if absent or malformed. */
 enum xenbus_state xb_read_state(struct xs_handle *xs, const char *dir);

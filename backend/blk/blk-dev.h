@@ -24,6 +24,7 @@
 
 #include "blk-proto.h"
 #include "blk-store.h"
+#include "devstat.h"
 #include "ring.h"
 #include "xenbus.h"
 
@@ -35,6 +36,9 @@
 #define BLK_PGRANT_DEFAULT 4096u
 #define BLK_PGRANT_LIMIT 16384u
 #define BLK_BUDGET 128u            /* requests per wake-up, per queue */
+/* Backend directory key: the last process stopped with its rings drained
+ * (blk_dev_suspend), so the next may resume the device. */
+#define BLK_CLEAN_STOP_KEY "iovm-clean-stop"
 
 /* ---- persistent grants (blk-gnt.c) ---- */
 
@@ -136,6 +140,7 @@ struct blk_queue {
     bool flush_failed;        /* atomic: storage refused a flush */
     /* Counters (atomic, relaxed). */
     uint64_t st_reqs, st_notify, st_wakeups, st_spurious, st_errors;
+    struct iovm_devstat_queue *ds; /* iovmd's status page, or NULL */
 };
 
 int blk_queue_start(struct blk_queue *q);
@@ -173,6 +178,7 @@ struct blk_dev {
     struct blk_queue *queues;
     bool connected;
     bool flush_withdrawn;
+    bool resume_checked;      /* looked for a clean stop to resume from */
 };
 
 /* The daemon. */
@@ -191,12 +197,27 @@ struct blkback {
     uint64_t wake_at;         /* earliest remove_at of any device (ns) */
     int main_efd;             /* queue threads poke the main loop */
     const char *only;         /* serve only this backend path, or NULL */
+    /*
+     * Under iovmd (--supervised): one device, no watches of our own
+     * (iovmd pokes poke_fd when something of the device changed), the
+     * directory is left for iovmd to remove, and a stop leaves the device
+     * connected for the next process to resume.
+     */
+    bool supervised;
+    bool hotplug;             /* a hotplug script provides physical-device */
+    struct iovm_devstat *stat; /* iovmd's status page, or NULL */
 };
 
 /* Brings dev in line with xenstore; returns false when it is gone. */
 bool blk_dev_reconcile(struct blk_dev *dev);
 /* Tears a device down (stop, unmap, close); optionally writes Closing. */
 void blk_dev_shutdown(struct blk_dev *dev, bool closing);
+/*
+ * A stop for maintenance: every queue drains (each request taken is
+ * answered and published), the rings are let go, the state is left as it
+ * is, and the device says the next process may resume it.
+ */
+void blk_dev_suspend(struct blk_dev *dev);
 void blk_dev_free(struct blk_dev *dev);
 
 #endif

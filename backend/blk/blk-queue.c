@@ -507,8 +507,12 @@ static void complete_one(struct blk_queue *q, struct blk_io *io, int res)
 
         if (res == -EINVAL && !io->retried && q->dev->store.direct &&
             q->dev->store.fd != q->dev->store.fd_buffered) {
-            /* O_DIRECT refused this one: once more through the cache. */
+            /* O_DIRECT refused this one: once more through the cache.
+             * A write then sits in our page cache: with no flush offered
+             * (the frontend takes OKAY as stable), sync it first. */
             io->retried = true;
+            if (io->req.io_op == BLKIF_OP_WRITE && !q->dev->lim.flush)
+                io->sync_after = true;
             if (!submit_data(q, io, BLK_FILE_BUFFERED))
                 return;
         }
@@ -606,6 +610,20 @@ static void drain_all(struct blk_queue *q)
         reap(q);
     }
     push_and_notify(q);
+}
+
+/* For `iovmd status`: a few relaxed stores per wake-up. */
+static void publish_stats(struct blk_queue *q)
+{
+    struct iovm_devstat_queue *ds = q->ds;
+
+    if (!ds)
+        return;
+    IOVM_DEVSTAT_SET(ds->inflight, q->inflight);
+    IOVM_DEVSTAT_SET(ds->requests, q->st_reqs);
+    IOVM_DEVSTAT_SET(ds->refused, q->st_errors);
+    IOVM_DEVSTAT_SET(ds->wakeups, q->st_wakeups);
+    IOVM_DEVSTAT_SET(ds->notifications, q->st_notify);
 }
 
 static void *queue_thread(void *arg)
@@ -730,6 +748,7 @@ static void *queue_thread(void *arg)
         }
         push_and_notify(q);
         active = q->st_reqs != before || q->inflight;
+        publish_stats(q);
     }
     drain_all(q);
     /* Nothing is in flight: let go of the guest's pages here, in this
@@ -814,6 +833,15 @@ void blk_queue_stop(struct blk_queue *q)
         q->thread_started = false;
     }
     if (q->uring_ok) {
+        /*
+         * The kernel frees a ring, and drops the files registered with
+         * it, in a work item after the ring's last close: the storage
+         * (and its lock) would outlive us, and our successor would find
+         * it "in use".  Unregistering now drops them at once.
+         */
+        if (q->fixed_files)
+            io_uring_unregister_files(&q->uring);
+        q->fixed_files = false;
         io_uring_queue_exit(&q->uring);
         q->uring_ok = false;
     }

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/loop.h>
+#include <linux/major.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,53 @@ static int sysfs_queue(dev_t dev, const char *attr, char *buf, size_t len)
     buf[n] = '\0';
     while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
         buf[--n] = '\0';
+    return 0;
+}
+
+/*
+ * A loop device: lock its backing file as we lock the device, so a second
+ * loop device over the same file (Debian 12's block script sets one up:
+ * its file-sharing check compares losetup's decimal device numbers with
+ * stat's hex ones, and never matches) is refused as well.
+ */
+static int lock_loop_backing(struct blk_store *st, dev_t rdev, bool writable)
+{
+    struct loop_info64 li;
+    char p[96], file[4096];
+    struct stat sb;
+    FILE *f;
+    size_t n;
+    int fd;
+
+    if (major(rdev) != LOOP_MAJOR ||
+        ioctl(st->fd_buffered, LOOP_GET_STATUS64, &li) < 0)
+        return 0; /* not a loop device, or one with no file */
+    snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/loop/backing_file",
+             major(rdev), minor(rdev));
+    f = fopen(p, "re");
+    if (!f)
+        return 0;
+    n = fread(file, 1, sizeof(file) - 1, f);
+    fclose(f);
+    file[n] = '\0';
+    while (n && file[n - 1] == '\n')
+        file[--n] = '\0';
+    fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return 0; /* deleted, or not visible here: nothing to share */
+    /* The file the loop device has, not another one by that name now. */
+    if (fstat(fd, &sb) || sb.st_ino != li.lo_inode ||
+        sb.st_dev != (dev_t)li.lo_device) {
+        close(fd);
+        return 0;
+    }
+    if (flock(fd, (writable ? LOCK_EX : LOCK_SH) | LOCK_NB)) {
+        int rc = errno == EWOULDBLOCK ? -EBUSY : -errno;
+
+        close(fd);
+        return rc;
+    }
+    st->lock_fd = fd;
     return 0;
 }
 
@@ -121,7 +170,7 @@ int blk_store_open(struct blk_store *st, const char *path, bool writable,
     int rc;
 
     memset(st, 0, sizeof(*st));
-    st->fd = st->fd_buffered = -1;
+    st->fd = st->fd_buffered = st->lock_fd = -1;
     if (snprintf(st->path, sizeof(st->path), "%s", path) >=
         (int)sizeof(st->path))
         return -ENAMETOOLONG;
@@ -142,6 +191,9 @@ int blk_store_open(struct blk_store *st, const char *path, bool writable,
     st->sector_size = st->phys_sector_size = 512;
     if (S_ISBLK(sb.st_mode)) {
         st->is_bdev = true;
+        rc = lock_loop_backing(st, sb.st_rdev, writable);
+        if (rc)
+            goto fail;
         rc = probe_bdev(st, sb.st_rdev, want_discard);
         if (rc)
             goto fail;
@@ -152,6 +204,11 @@ int blk_store_open(struct blk_store *st, const char *path, bool writable,
         goto fail;
     }
     st->fd = st->fd_buffered;
+    /* A block device: straight to it, as Linux blkback's bios go (its
+     * own cache, if volatile, is what FLUSH is for).  A file: through the
+     * page cache unless the toolstack said O_DIRECT is safe. */
+    if (st->is_bdev)
+        direct = true;
     if (direct) {
         st->fd = open(path, flags | O_DIRECT);
         if (st->fd < 0) {
@@ -163,10 +220,21 @@ int blk_store_open(struct blk_store *st, const char *path, bool writable,
             st->direct = true;
         }
     }
+    /*
+     * Through the page cache, a write the guest was told is done sits in
+     * our domain's memory until written back: a volatile cache, whatever
+     * the device's own.  Offer FLUSH, so acknowledged-and-flushed means
+     * on the device (Linux blkfront with no flush offered takes every
+     * write to be stable the moment it is acknowledged).
+     */
+    if (!st->direct)
+        st->flush = true;
     return 0;
 fail:
     close(st->fd_buffered);
-    st->fd_buffered = -1;
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    st->fd_buffered = st->lock_fd = -1;
     return rc;
 }
 
@@ -176,7 +244,9 @@ void blk_store_close(struct blk_store *st)
         close(st->fd);
     if (st->fd_buffered >= 0)
         close(st->fd_buffered);
-    st->fd = st->fd_buffered = -1;
+    if (st->lock_fd >= 0)
+        close(st->lock_fd);
+    st->fd = st->fd_buffered = st->lock_fd = -1;
 }
 
 int blk_store_size(const struct blk_store *st, uint64_t *size)

@@ -15,6 +15,7 @@
 struct blk_store {
     int fd;            /* O_DIRECT when direct */
     int fd_buffered;   /* for requests O_DIRECT cannot take */
+    int lock_fd;       /* a loop device's backing file, locked; or -1 */
     bool is_bdev;
     bool direct;
     bool readonly;
@@ -36,8 +37,9 @@ struct blk_store {
 int blk_store_resolve(const char *params, char *path, size_t len);
 
 /*
- * Opens path.  Takes a lock so that a second read-write attach of the same
- * storage is refused (-EBUSY).  want_discard: the toolstack's
+ * Opens path: a block device always O_DIRECT, a file O_DIRECT if direct.  Takes a lock so that a second read-write attach of the same
+ * storage is refused (-EBUSY): on the path, and on a loop device's
+ * backing file (two loop devices over one file are one storage).  want_discard: the toolstack's
  * discard-enable.  Returns 0 or -errno.
  */
 int blk_store_open(struct blk_store *st, const char *path, bool writable,

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "blk-dev.h"
@@ -64,18 +66,72 @@ static int dev_switch(struct blk_dev *dev, enum xenbus_state s, bool force)
 /* ---------------------------------------------------------------- */
 /* probe */
 
-static int dev_probe(struct blk_dev *dev)
+/*
+ * Where the storage is: what a hotplug script set up (physical-device,
+ * "MAJOR:MINOR" in hex, with physical-device-path naming the node), else
+ * params.  -EAGAIN while a hotplug script that runs for the device has
+ * not said "connected" (a script that has nothing to set up, for a
+ * phy: path say, writes only that: then params it is).
+ */
+static int dev_store_path(struct blk_dev *dev, char *path, size_t len)
+{
+    char pd[32], pdp[256], params[256];
+    unsigned int maj, min;
+    struct stat sb;
+    int rc, end = 0;
+
+    /* The script writes hotplug-status last: until then, wait. */
+    if (dev->bb->hotplug &&
+        (xb_read_str(XS(dev), XBT_NULL, dev->be, "hotplug-status", pd,
+                     sizeof(pd)) ||
+         strcmp(pd, "connected")))
+        return -EAGAIN;
+    rc = xb_read_str(XS(dev), XBT_NULL, dev->be, "physical-device", pd,
+                     sizeof(pd));
+    if (rc == -ENOENT) {
+        rc = xb_read_str(XS(dev), XBT_NULL, dev->be, "params", params,
+                         sizeof(params));
+        return rc ? rc : blk_store_resolve(params, path, len);
+    }
+    if (rc)
+        return rc;
+    if (sscanf(pd, "%x:%x%n", &maj, &min, &end) != 2 || pd[end])
+        return -EINVAL;
+    /* The node the script named, if it is that device; else udev's. */
+    if (!xb_read_str(XS(dev), XBT_NULL, dev->be, "physical-device-path", pdp,
+                     sizeof(pdp)) &&
+        !stat(pdp, &sb) && S_ISBLK(sb.st_mode) &&
+        major(sb.st_rdev) == maj && minor(sb.st_rdev) == min) {
+        snprintf(path, len, "%s", pdp);
+        return 0;
+    }
+    snprintf(path, len, "/dev/block/%u:%u", maj, min);
+    if (stat(path, &sb) || !S_ISBLK(sb.st_mode) ||
+        major(sb.st_rdev) != maj || minor(sb.st_rdev) != min)
+        return -ENODEV;
+    return 0;
+}
+
+/*
+ * Opens the storage and takes the disk's limits from it.  Returns 0,
+ * -EAGAIN (a hotplug script has not provided it yet), or -errno after
+ * failing the device.
+ */
+static int dev_open_store(struct blk_dev *dev)
 {
     struct blkback *bb = dev->bb;
-    char params[256], mode[8], dtype[16], path[256];
-    unsigned int discard = 1, dio = 0, removable = 0;
+    char mode[8], dtype[16], path[256];
+    unsigned int discard = 1, dio = 0, removable = 0, tries;
     bool writable;
     int rc;
 
-    rc = xb_read_str(XS(dev), XBT_NULL, dev->be, "params", params,
-                     sizeof(params));
+    if (dev->store_open)
+        return 0;
+    rc = dev_store_path(dev, path, sizeof(path));
+    if (rc == -EAGAIN)
+        return rc;
     if (rc) {
-        dev_fatal(dev, -rc, "reading params: %s", strerror(-rc));
+        dev_fatal(dev, -rc, "finding the storage: %s", strerror(-rc));
         return rc;
     }
     if (xb_read_str(XS(dev), XBT_NULL, dev->be, "mode", mode, sizeof(mode)))
@@ -92,12 +148,20 @@ static int dev_probe(struct blk_dev *dev)
     xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "removable", 1, 0,
                          &removable);
     dev->removable = removable;
-    rc = blk_store_resolve(params, path, sizeof(path));
-    if (!rc)
+    /*
+     * "In use" may be a process of ours that just ended: a killed one's
+     * io_uring lets go of its files a moment after it is gone.  Give it
+     * a second before calling the storage shared.
+     */
+    for (tries = 0;; tries++) {
         rc = blk_store_open(&dev->store, path, writable && !dev->cdrom, dio,
                             discard);
+        if (rc != -EBUSY || tries >= 20)
+            break;
+        usleep(50000);
+    }
     if (rc) {
-        dev_fatal(dev, -rc, "opening %s: %s", params,
+        dev_fatal(dev, -rc, "opening %s: %s", path,
                   rc == -EBUSY ? "already attached read-write elsewhere"
                                : strerror(-rc));
         return rc;
@@ -117,7 +181,26 @@ static int dev_probe(struct blk_dev *dev)
              dev->store.direct ? ", O_DIRECT" : "",
              dev->lim.flush ? ", flush" : "",
              dev->lim.discard ? ", discard" : "");
+    return 0;
+}
 
+/*
+ * Probe: advertise the limits, then InitWait (unless resuming a device
+ * that is Connected already).  Without a hotplug script the storage is
+ * opened first, so a disk that cannot be served never reaches InitWait;
+ * with one, the script runs once we are in InitWait (Debian's block
+ * script insists) and the storage opens when it has said where it is.
+ */
+static int dev_probe(struct blk_dev *dev, bool resume)
+{
+    struct blkback *bb = dev->bb;
+    int rc;
+
+    if (!bb->hotplug) {
+        rc = dev_open_store(dev);
+        if (rc)
+            return rc;
+    }
     /* Limits before InitWait: some frontends read them early. */
     rc = 0;
     if (bb->indirect)
@@ -131,7 +214,7 @@ static int dev_probe(struct blk_dev *dev)
         rc = xb_printf(XS(dev), XBT_NULL, dev->be, "max-ring-page-order",
                        "%u", bb->max_ring_order);
     /* We open the storage ourselves: no hotplug script to wait for. */
-    if (!rc)
+    if (!rc && !bb->hotplug)
         rc = xb_printf(XS(dev), XBT_NULL, dev->be, "hotplug-status",
                        "connected");
     if (rc) {
@@ -139,7 +222,7 @@ static int dev_probe(struct blk_dev *dev)
         return rc;
     }
     dev->probed = true;
-    return dev_switch(dev, XenbusStateInitWait, false);
+    return resume ? 0 : dev_switch(dev, XenbusStateInitWait, false);
 }
 
 /* ---------------------------------------------------------------- */
@@ -367,6 +450,11 @@ static int dev_connect(struct blk_dev *dev)
             return rc; /* dev_fatal tore it all down */
     }
     dev->connected = true;
+    if (bb->stat) {
+        for (i = 0; i < nq && i < IOVM_DEVSTAT_QUEUES; i++)
+            dev->queues[i].ds = &bb->stat->q[i];
+        IOVM_DEVSTAT_SET(bb->stat->nqueues, nq);
+    }
     for (tries = 0; tries < 16; tries++) {
         xs_transaction_t t = xs_transaction_start(XS(dev));
 
@@ -384,6 +472,8 @@ static int dev_connect(struct blk_dev *dev)
         dev_fatal(dev, -rc, "publishing the disk: %s", strerror(-rc));
         return rc;
     }
+    /* Any clean stop before this is consumed. */
+    xb_rm_key(XS(dev), dev->be, BLK_CLEAN_STOP_KEY);
     LOG_INFO("%s: connected to domain %u: %u queue(s), %u-page ring, %s, "
              "%s grants",
              dev->be, dev->fe_domid, nq, 1u << order,
@@ -404,9 +494,28 @@ static void dev_disconnect(struct blk_dev *dev)
     free(dev->queues);
     dev->queues = NULL;
     dev->nqueues = 0;
+    if (dev->bb->stat) {
+        IOVM_DEVSTAT_SET(dev->bb->stat->nqueues, 0);
+        for (i = 0; i < IOVM_DEVSTAT_QUEUES; i++)
+            IOVM_DEVSTAT_SET(dev->bb->stat->q[i].inflight, 0);
+    }
     if (dev->connected)
         LOG_INFO("%s: disconnected", dev->be);
     dev->connected = false;
+}
+
+void blk_dev_suspend(struct blk_dev *dev)
+{
+    bool resumable = dev->connected && dev->state == XenbusStateConnected;
+
+    /* Every request taken is answered and published before this
+     * returns; what the frontend queues meanwhile waits in its ring. */
+    dev_disconnect(dev);
+    if (resumable &&
+        !xb_printf(XS(dev), XBT_NULL, dev->be, BLK_CLEAN_STOP_KEY, "1"))
+        LOG_INFO("%s: stopped with the rings drained; the next backend "
+                 "process resumes the device",
+                 dev->be);
 }
 
 void blk_dev_shutdown(struct blk_dev *dev, bool closing)
@@ -486,7 +595,8 @@ static void dev_watch_frontend(struct blk_dev *dev)
 {
     char path[200];
 
-    if (dev->fe_watched)
+    /* Under iovmd, iovmd watches and pokes us. */
+    if (dev->fe_watched || dev->bb->supervised)
         return;
     snprintf(path, sizeof(path), "%s/state", dev->fe);
     if (xs_watch(XS(dev), path, "fe"))
@@ -520,6 +630,9 @@ static bool dev_offline(struct blk_dev *dev)
         LOG_INFO("%s: offline and closed", dev->be);
     if (dev->state != XenbusStateClosed)
         return true;
+    /* iovmd runs the hotplug script's remove, then removes it. */
+    if (bb->supervised)
+        return false;
     if (!dev->remove_at)
         dev->remove_at = now + (uint64_t)bb->remove_delay_ms * 1000000u;
     if (now >= dev->remove_at) {
@@ -562,13 +675,41 @@ bool blk_dev_reconcile(struct blk_dev *dev)
     fe = xb_read_state(XS(dev), dev->fe);
 
     /*
+     * Connected already, to a frontend that still is: a previous process
+     * served it.  If it stopped cleanly (every request it took answered
+     * and published) we pick up the rings where it left them; if it died,
+     * requests it had taken are lost and the disk cannot go on as if
+     * nothing happened: it fails, as a hot-unplug.
+     */
+    if (!dev->probed && !dev->probe_failed && !dev->resume_checked &&
+        online && be == XenbusStateConnected &&
+        (fe == XenbusStateInitialised || fe == XenbusStateConnected)) {
+        dev->resume_checked = true;
+        snprintf(path, sizeof(path), "%s/" BLK_CLEAN_STOP_KEY, dev->be);
+        if (!xb_exists(XS(dev), XBT_NULL, path)) {
+            dev->probe_failed = true;
+            dev_fatal(dev, EPIPE, "the previous backend process ended "
+                                  "without draining its rings; requests it "
+                                  "had taken are lost");
+            return true;
+        }
+        if (dev_probe(dev, true) || dev_open_store(dev)) {
+            dev->probe_failed = true;
+            return true;
+        }
+        if (!dev_connect(dev) && dev->connected)
+            LOG_INFO("%s: resumed where the previous process stopped",
+                     dev->be);
+        return true;
+    }
+    /*
      * New to this process: probe, whatever state a previous instance left
-     * behind (a restarted backend starts over from InitWait; the frontend
-     * reconnects, or finds us there when it starts over).
+     * behind (the frontend reconnects, or finds us in InitWait when it
+     * starts over).
      */
     if (!dev->probed && !dev->probe_failed && online &&
         be != XenbusStateClosing) {
-        if (dev_probe(dev)) {
+        if (dev_probe(dev, false)) {
             dev->probe_failed = true;
             return true;
         }
@@ -582,11 +723,18 @@ bool blk_dev_reconcile(struct blk_dev *dev)
          * Once only: a failed probe rewrites the error node, an event for
          * us, which must not bring us back here (a retry storm).
          */
-        if (dev_probe(dev)) {
+        if (dev_probe(dev, false)) {
             dev->probe_failed = true;
             return true;
         }
         be = dev->state;
+    }
+    /* The hotplug script said where the storage is: open it now, so a
+     * disk that cannot be served fails before the frontend connects. */
+    if (dev->probed && !dev->store_open && online && !dev->probe_failed &&
+        dev_open_store(dev) && dev->state == XenbusStateClosing) {
+        dev->probe_failed = true;
+        return true;
     }
     switch (fe) {
     case XenbusStateInitialising:
@@ -597,7 +745,8 @@ bool blk_dev_reconcile(struct blk_dev *dev)
     case XenbusStateInitialised:
     case XenbusStateConnected:
         /* Act on the current state, however we got here. */
-        if (be == XenbusStateInitWait && dev->probed && !dev->connected)
+        if (be == XenbusStateInitWait && dev->probed && !dev->connected &&
+            dev->store_open)
             dev_connect(dev);
         break;
     case XenbusStateClosing:

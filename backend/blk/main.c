@@ -8,7 +8,13 @@
  * frontend state node, a reconcile of every device on each event and
  * every few seconds (events can be lost), and storage-size checks for
  * online resize.  Queue threads (blk-queue.c) carry the data.
- * Trusts its command line; see blk-xs.c for what it trusts in xenstore.
+ *
+ * Under iovmd (--supervised) it serves one device and registers no
+ * watches: iovmd watches for the whole domain (its watch quota is small)
+ * and pokes us through --poke-fd.  We exit once the device is gone or
+ * offline and Closed, and on SIGTERM stop without closing it.
+ * Trusts its command line and the fds it is given; see blk-xs.c for what
+ * it trusts in xenstore.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -143,6 +150,12 @@ static void reconcile_all(struct main_ctx *m)
             blk_dev_free(d);
         }
     }
+    /* Supervised, the one device is done with (or was never there). */
+    if (m->bb.supervised && !m->bb.devs) {
+        LOG_INFO("%s: nothing more to serve", m->bb.only);
+        iovm_loop_stop(m->loop);
+        return;
+    }
     /* A device waits to remove its directory: come back then. */
     if (m->wake_timer >= 0)
         iovm_loop_timer_cancel(m->loop, m->wake_timer);
@@ -182,6 +195,24 @@ static void xs_cb(struct iovm_loop *loop, int fd, uint32_t events, void *arg)
         return;
     scan(&m->bb);
     reconcile_all(m);
+}
+
+/* iovmd: something of our device changed in xenstore. */
+static void poke_cb(struct iovm_loop *loop, int fd, uint32_t events,
+                    void *arg)
+{
+    struct main_ctx *m = arg;
+    uint64_t v;
+
+    if (events & (EPOLLHUP | EPOLLERR)) {
+        /* iovmd is gone (its death signal brings SIGTERM too). */
+        iovm_loop_fd_del(loop, fd);
+        return;
+    }
+    if (read(fd, &v, sizeof(v)) > 0) {
+        scan(&m->bb);
+        reconcile_all(m);
+    }
 }
 
 static void main_efd_cb(struct iovm_loop *loop, int fd, uint32_t events,
@@ -246,6 +277,20 @@ static void usage(FILE *f)
             "to N us\n"
             "                         before sleeping, while I/O is in flight "
             "(default 0: off)\n"
+            "      --supervised       run under iovmd: serve --device only, "
+            "no watches\n"
+            "                         (iovmd pokes --poke-fd), leave the "
+            "directory and\n"
+            "                         hotplug script to iovmd; SIGTERM "
+            "drains and leaves\n"
+            "                         the device for the next process to "
+            "resume\n"
+            "      --hotplug          a hotplug script provides "
+            "physical-device: open\n"
+            "                         that once it is written, not params\n"
+            "      --poke-fd N        (with --supervised) an eventfd iovmd "
+            "writes to\n"
+            "      --stats-fd N       a status page (memfd) iovmd reads\n"
             "      --remove-delay-ms N  after closing a device the toolstack "
             "took\n"
             "                         offline, remove its directory N ms "
@@ -269,6 +314,10 @@ int main(int argc, char **argv)
         { "poll-us", required_argument, NULL, 'p' },
         { "remove-delay-ms", required_argument, NULL, 'R' },
         { "max-persistent-grants", required_argument, NULL, 'G' },
+        { "supervised", no_argument, NULL, 'S' },
+        { "hotplug", no_argument, NULL, 'H' },
+        { "poke-fd", required_argument, NULL, 'K' },
+        { "stats-fd", required_argument, NULL, 'T' },
         { "log-level", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -279,7 +328,7 @@ int main(int argc, char **argv)
     unsigned int v, k;
     sigset_t mask;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int c, sfd, rc = 1;
+    int c, sfd, rc = 1, poke_fd = -1, stats_fd = -1;
     char path[160];
 
     bb->max_queues = ncpu > 0 ? (unsigned int)ncpu : 1;
@@ -338,6 +387,19 @@ int main(int argc, char **argv)
             }
             bb->max_pgrants = v;
             break;
+        case 'S': bb->supervised = true; break;
+        case 'H': bb->hotplug = true; break;
+        case 'K':
+        case 'T':
+            if (iovm_parse_uint(optarg, 65535, &v) || v < 3 ||
+                fcntl((int)v, F_GETFD) < 0) {
+                fprintf(stderr, "iovm-blkback: --%s must be an open file "
+                                "descriptor above 2\n",
+                        c == 'K' ? "poke-fd" : "stats-fd");
+                return 2;
+            }
+            *(c == 'K' ? &poke_fd : &stats_fd) = (int)v;
+            break;
         case 'l':
             if (iovm_log_level_parse(optarg, &level)) {
                 fprintf(stderr, "iovm-blkback: bad log level '%s'\n", optarg);
@@ -357,8 +419,32 @@ int main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
+    if (bb->supervised && !bb->only) {
+        fprintf(stderr, "iovm-blkback: --supervised needs --device\n");
+        return 2;
+    }
+    if (poke_fd >= 0 && !bb->supervised) {
+        fprintf(stderr, "iovm-blkback: --poke-fd needs --supervised\n");
+        return 2;
+    }
     iovm_log_init("iovm-blkback", level);
     signal(SIGPIPE, SIG_IGN);
+    if (stats_fd >= 0) {
+        void *p;
+
+        if (ftruncate(stats_fd, sizeof(*bb->stat)) ||
+            (p = mmap(NULL, sizeof(*bb->stat), PROT_READ | PROT_WRITE,
+                      MAP_SHARED, stats_fd, 0)) == MAP_FAILED) {
+            fprintf(stderr, "iovm-blkback: --stats-fd: cannot map it: %s\n",
+                    strerror(errno));
+            return 2;
+        }
+        close(stats_fd);
+        bb->stat = p;
+        memset(bb->stat, 0, sizeof(*bb->stat));
+        bb->stat->magic = IOVM_DEVSTAT_MAGIC;
+        bb->stat->pid = (uint32_t)getpid();
+    }
 
     bb->xs = xs_open(0);
     if (!bb->xs) {
@@ -383,7 +469,7 @@ int main(int argc, char **argv)
     /* Before any thread starts, so every thread blocks them. */
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    for (k = 0; k < IOVM_ARRAY_SIZE(kinds); k++) {
+    for (k = 0; k < IOVM_ARRAY_SIZE(kinds) && !bb->supervised; k++) {
         snprintf(path, sizeof(path), "%s/backend/%s", bb->home, kinds[k]);
         if (!xs_watch(bb->xs, path, "be")) {
             LOG_ERR("cannot watch %s: %s", path, strerror(errno));
@@ -393,6 +479,8 @@ int main(int argc, char **argv)
     if (iovm_loop_fd_add(m.loop, xs_fileno(bb->xs), EPOLLIN, xs_cb, &m) ||
         iovm_loop_fd_add(m.loop, bb->main_efd, EPOLLIN, main_efd_cb, &m) ||
         (sfd >= 0 && iovm_loop_fd_add(m.loop, sfd, EPOLLIN, signal_cb, &m)) ||
+        (poke_fd >= 0 &&
+         iovm_loop_fd_add(m.loop, poke_fd, EPOLLIN, poke_cb, &m)) ||
         iovm_loop_timer_add(m.loop, RECONCILE_MS, tick, &m) < 0) {
         LOG_ERR("cannot set up the event loop");
         goto out;
@@ -406,12 +494,19 @@ int main(int argc, char **argv)
     reconcile_all(&m);
     rc = iovm_loop_run(m.loop) ? 1 : 0;
 
-    /* Told to stop: close every device so frontends see it go. */
+    /*
+     * Told to stop.  Standalone: close every device so frontends see it
+     * go.  Under iovmd: a stop is maintenance or an upgrade; drain, and
+     * leave the device Connected for the next process.
+     */
     while (bb->devs) {
         struct blk_dev *d = bb->devs;
 
         bb->devs = d->next;
-        blk_dev_shutdown(d, true);
+        if (bb->supervised)
+            blk_dev_suspend(d);
+        else
+            blk_dev_shutdown(d, true);
         blk_dev_free(d);
     }
 out:

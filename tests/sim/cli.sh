@@ -8,9 +8,11 @@
 B=${IOVM_TEST_BUILDDIR:-.}
 BB=$B/backend/blk/iovm-blkback
 BF=$B/frontend/iovm-blkfront
+DM=$B/driver-domain/iovmd
 
 "$BB" --help | grep -q '^Usage: iovm-blkback' || fail "iovm-blkback --help"
 "$BF" --help | grep -q '^Usage: iovm-blkfront' || fail "iovm-blkfront --help"
+"$DM" --help | grep -q '^Usage: iovmd' || fail "iovmd --help"
 echo "ok: --help"
 
 # bad_usage WORD CMD...: exit status 2, one line on stderr containing WORD.
@@ -36,6 +38,27 @@ bad_usage max-persistent-grants "$BB" --max-persistent-grants 0
 bad_usage max-persistent-grants "$BB" --max-persistent-grants 99999
 bad_usage "log level" "$BB" --log-level loud
 bad_usage iovm-blkback "$BB" --frobnicate
+bad_usage "needs --device" "$BB" --supervised
+bad_usage "needs --supervised" "$BB" --poke-fd 5 5</dev/null
+bad_usage poke-fd "$BB" --supervised --device x --poke-fd 2
+bad_usage stats-fd "$BB" --stats-fd 999
+
+bad_usage iovmd "$DM" --frobnicate
+bad_usage remove-delay-ms "$DM" --remove-delay-ms 10000
+bad_usage "log level" "$DM" --log-level loud
+bad_usage "unknown command" "$DM" frob
+bad_usage "upgrade takes" "$DM" upgrade
+bad_usage "upgrade takes" "$DM" upgrade --all backend/vbd/1/2
+bad_usage "status takes" "$DM" status extra
+bad_usage "go with status" "$DM" --json
+# No iovmd to talk to: a one-line reason and status 1.
+set +e
+"$DM" --control "$T/none.sock" status >/dev/null 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" = 1 ] && grep -q "cannot reach iovmd" "$T/err" ||
+    fail "status without iovmd: $rc $(cat "$T/err")"
+echo "ok: status without iovmd"
 
 bad_usage queues "$BF" --queues 0 info xvda
 bad_usage ring-order "$BF" --ring-order 9 info xvda
