@@ -238,6 +238,12 @@ static int dev_start(struct iovmd *d, struct iovmd_dev *v)
     argv[n++] = stat;
     if (hotplug)
         argv[n++] = "--hotplug";
+    if (d->sandbox)
+        argv[n++] = "--sandbox";
+    if (d->sandbox && d->backend_user) {
+        argv[n++] = "--user";
+        argv[n++] = d->backend_user;
+    }
     if (d->log_level) {
         argv[n++] = "--log-level";
         argv[n++] = d->log_level;
@@ -301,8 +307,10 @@ static void dev_run_script(struct iovmd *d, struct iovmd_dev *v, bool add)
         return;
     }
     if (pid == 0) {
-        /* The environment xl devd gives it (libxl_linux.c). */
+        /* The environment xl devd gives it (libxl_linux.c), in a
+         * process group of its own: a timeout kills all of it. */
         child_setup(NULL, 0);
+        setpgid(0, 0);
         setenv("script", sp, 1);
         setenv("XENBUS_TYPE", v->cls->kind, 1);
         setenv("XENBUS_PATH", v->rel, 1);
@@ -313,12 +321,16 @@ static void dev_run_script(struct iovmd *d, struct iovmd_dev *v, bool add)
     }
     v->script_pid = pid;
     v->script_deadline_ns =
-        iovm_now_ns() + (uint64_t)IOVMD_SCRIPT_TIMEOUT_MS * NS_PER_MS;
+        iovm_now_ns() + (uint64_t)d->script_timeout_s * 1000 * NS_PER_MS;
     LOG_INFO("%s: running %s %s (pid %d)", v->rel, sp, action, (int)pid);
 }
 
-/* The device cannot be served: say why where the toolstack and the
- * guest's frontend look, and close it (xenbus_dev_fatal's way). */
+/*
+ * The device cannot be served: say why where the toolstack and the
+ * guest's frontend look, and close it (xenbus_dev_fatal's way).  Closing
+ * comes remove_delay_ms later: a script fails quickly, and dom0's libxl,
+ * waiting to read InitWait, would miss it and time out instead.
+ */
 static void dev_fail(struct iovmd *d, struct iovmd_dev *v, const char *why)
 {
     if (why != v->last_error)
@@ -332,7 +344,8 @@ static void dev_fail(struct iovmd *d, struct iovmd_dev *v, const char *why)
         kill(v->pid, SIGTERM);
         v->stop_sent = true;
     }
-    xb_switch_state(d->xs, v->be, XenbusStateClosing, false);
+    v->close_at_ns =
+        iovm_now_ns() + (uint64_t)d->remove_delay_ms * NS_PER_MS + 1;
 }
 
 /* Reads hotplug-status after "add": "connected", or the script's error. */
@@ -349,7 +362,7 @@ static void dev_check_hotplug(struct iovmd *d, struct iovmd_dev *v, int status)
     else if (WIFSIGNALED(status))
         snprintf(msg, sizeof(msg), "hotplug script killed by signal %d%s",
                  WTERMSIG(status),
-                 WTERMSIG(status) == SIGKILL ? " (timed out after 40 s)" : "");
+                 WTERMSIG(status) == SIGKILL ? " (it timed out)" : "");
     else if (WIFEXITED(status) && WEXITSTATUS(status))
         snprintf(msg, sizeof(msg), "hotplug script exited with status %d",
                  WEXITSTATUS(status));
@@ -464,6 +477,10 @@ static bool dev_reconcile(struct iovmd *d, struct iovmd_dev *v)
 
     if (online) {
         v->closed_ns = 0;
+        if (v->close_at_ns && now >= v->close_at_ns) {
+            v->close_at_ns = 0;
+            xb_switch_state(d->xs, v->be, XenbusStateClosing, false);
+        }
         if (v->failed || d->stopping)
             return true;
         if (!v->pid && now >= v->restart_at_ns) {
@@ -485,6 +502,7 @@ static bool dev_reconcile(struct iovmd *d, struct iovmd_dev *v)
     }
 
     /* Offline: the backend closes it and exits; then we tidy up. */
+    v->close_at_ns = 0;
     dev_poke(v);
     if (v->pid || v->script_pid > 0 || d->stopping)
         return true;
@@ -538,8 +556,10 @@ uint64_t iovmd_next_deadline(const struct iovmd *d)
         x = 0;
         if (!v->pid && v->restart_at_ns && !v->failed)
             x = v->restart_at_ns;
-        if (v->script_pid > 0)
+        if (v->script_pid > 0 && v->script_deadline_ns)
             x = x && x < v->script_deadline_ns ? x : v->script_deadline_ns;
+        if (v->close_at_ns)
+            x = x && x < v->close_at_ns ? x : v->close_at_ns;
         if (v->closed_ns) {
             uint64_t r = v->closed_ns +
                          (uint64_t)d->remove_delay_ms * NS_PER_MS;
@@ -559,11 +579,13 @@ static void kill_late_scripts(struct iovmd *d)
     uint64_t now = iovm_now_ns();
 
     for (v = d->devs; v; v = v->next)
-        if (v->script_pid > 0 && now >= v->script_deadline_ns) {
+        if (v->script_pid > 0 && v->script_deadline_ns &&
+            now >= v->script_deadline_ns) {
             LOG_ERR("%s: hotplug script (pid %d) timed out", v->rel,
                     (int)v->script_pid);
+            kill(-v->script_pid, SIGKILL);
             kill(v->script_pid, SIGKILL);
-            v->script_deadline_ns = UINT64_MAX;
+            v->script_deadline_ns = 0; /* its exit fails the device */
         }
 }
 
@@ -596,8 +618,10 @@ void iovmd_kill_all(struct iovmd *d)
     for (v = d->devs; v; v = v->next) {
         if (v->pid > 0)
             kill(v->pid, SIGKILL);
-        if (v->script_pid > 0)
+        if (v->script_pid > 0) {
+            kill(-v->script_pid, SIGKILL);
             kill(v->script_pid, SIGKILL);
+        }
     }
 }
 
@@ -671,7 +695,7 @@ void iovmd_status(struct iovmd *d, FILE *out, bool json)
         enum xenbus_state be = xb_read_state(d->xs, v->be);
         enum xenbus_state fe = xb_read_state(d->xs, v->fe);
         char hs[32];
-        uint64_t inflight = 0, reqs = 0;
+        uint64_t inflight = 0, reqs = 0, peak = 0;
         unsigned int nq = 0, i;
         bool live = v->pid > 0 &&
                     IOVM_DEVSTAT_GET(v->stat->magic) == IOVM_DEVSTAT_MAGIC;
@@ -687,6 +711,9 @@ void iovmd_status(struct iovmd *d, FILE *out, bool json)
                 inflight += IOVM_DEVSTAT_GET(v->stat->q[i].inflight);
                 reqs += IOVM_DEVSTAT_GET(v->stat->q[i].requests);
             }
+            /* The last connection's, also once it is gone. */
+            for (i = 0; i < IOVM_DEVSTAT_QUEUES; i++)
+                peak += IOVM_DEVSTAT_GET(v->stat->q[i].peak_inflight_bytes);
         }
         if (json) {
             fprintf(out, "%s{\"device\":", first ? "" : ",");
@@ -697,11 +724,12 @@ void iovmd_status(struct iovmd *d, FILE *out, bool json)
             fprintf(out, ",\"state\":\"%s\",\"frontend_state\":\"%s\","
                          "\"pid\":%d,\"failed\":%s,\"queues\":%u,"
                          "\"inflight\":%llu,\"requests\":%llu,"
+                         "\"peak_inflight_bytes\":%llu,"
                          "\"restarts\":%u,\"hotplug_status\":",
                     xb_state_name(be), xb_state_name(fe), (int)v->pid,
                     v->failed ? "true" : "false", nq,
                     (unsigned long long)inflight, (unsigned long long)reqs,
-                    v->restarts);
+                    (unsigned long long)peak, v->restarts);
             json_str(out, hs);
             fputs(",\"last_error\":", out);
             if (v->last_error[0])

@@ -337,6 +337,13 @@ static void usage(FILE *f)
             "      --backend-arg ARG  pass ARG to every backend (repeatable)\n"
             "      --no-hotplug-scripts  run no scripts; backends open "
             "params themselves\n"
+            "      --backend-user U   backends run as U once set up "
+            "(default nobody)\n"
+            "      --no-sandbox       backends keep root and make any "
+            "system call\n"
+            "      --hotplug-timeout S  kill a hotplug script after S "
+            "seconds (default 40,\n"
+            "                         as libxl) and fail its device\n"
             "      --remove-delay-ms N  closed and offline -> directory "
             "removed N ms\n"
             "                         later (default %u; libxl reads "
@@ -369,7 +376,10 @@ int main(int argc, char **argv)
         { "blkback", required_argument, NULL, 'B' },
         { "backend-arg", required_argument, NULL, 'A' },
         { "no-hotplug-scripts", no_argument, NULL, 'N' },
+        { "no-sandbox", no_argument, NULL, 'O' },
+        { "backend-user", required_argument, NULL, 'u' },
         { "remove-delay-ms", required_argument, NULL, 'R' },
+        { "hotplug-timeout", required_argument, NULL, 'H' },
         { "json", no_argument, NULL, 'j' },
         { "all", no_argument, NULL, 'a' },
         { "log-level", required_argument, NULL, 'l' },
@@ -384,7 +394,9 @@ int main(int argc, char **argv)
     int c, sfd, rc = 1;
 
     D.run_scripts = true;
+    D.sandbox = true;
     D.remove_delay_ms = REMOVE_DELAY_MS;
+    D.script_timeout_s = IOVMD_SCRIPT_TIMEOUT_MS / 1000;
     D.timer = -1;
     if (getenv("IOVMD_CONTROL") && *getenv("IOVMD_CONTROL"))
         control_path = getenv("IOVMD_CONTROL");
@@ -400,12 +412,21 @@ int main(int argc, char **argv)
             D.backend_args[D.nbackend_args++] = optarg;
             break;
         case 'N': D.run_scripts = false; break;
+        case 'O': D.sandbox = false; break;
+        case 'u': D.backend_user = optarg; break;
         case 'R':
             if (iovm_parse_uint(optarg, 9000, &v))
                 return bad_usage("--remove-delay-ms must be 0..9000, not "
                                  "'%s'",
                                  optarg);
             D.remove_delay_ms = v;
+            break;
+        case 'H':
+            if (iovm_parse_uint(optarg, 3600, &v) || !v)
+                return bad_usage("--hotplug-timeout must be 1..3600 s, not "
+                                 "'%s'",
+                                 optarg);
+            D.script_timeout_s = v;
             break;
         case 'j': json = true; break;
         case 'a': all = true; break;
@@ -495,9 +516,9 @@ int main(int argc, char **argv)
         }
     }
     LOG_INFO("serving %s/backend/{vbd,qdisk} with %s, one process per "
-             "device; hotplug scripts %s; control socket %s",
+             "device; hotplug scripts %s; sandbox %s; control socket %s",
              D.home, D.classes[0].backend, D.run_scripts ? "on" : "off",
-             control_path);
+             D.sandbox ? "on" : "off", control_path);
     iovmd_scan(&D);
     reconcile();
     /* Serving: every device there is has its backend on the way. */

@@ -60,6 +60,7 @@ struct iovmd_dev {
     uint64_t script_deadline_ns;
     enum iovmd_script script;
     bool failed;              /* error written, state Closing: no restarts */
+    uint64_t close_at_ns;     /* failed: write Closing then (0: done) */
     unsigned int restarts;    /* since iovmd started serving it */
     unsigned int crashes;     /* abnormal exits in the current window */
     uint64_t crash_window_ns; /* start of that window */
@@ -82,7 +83,10 @@ struct iovmd {
     const char *backend_args[IOVMD_MAX_BACKEND_ARGS];
     unsigned int nbackend_args;
     bool run_scripts;
+    bool sandbox;             /* backends sandboxed (--sandbox) */
+    const char *backend_user; /* the sandbox's user, or NULL: theirs */
     unsigned int remove_delay_ms;
+    unsigned int script_timeout_s; /* hotplug scripts get this long */
     const char *log_level;    /* passed on to backends */
     int64_t timer;            /* the earliest pending deadline, or -1 */
     bool stopping;

@@ -21,6 +21,7 @@ struct iovm_devstat_queue {
     uint64_t refused;       /* answered with an error for a bad request */
     uint64_t wakeups;       /* event-channel wake-ups */
     uint64_t notifications; /* sent to the frontend */
+    uint64_t peak_inflight_bytes; /* most guest data in flight at once */
 };
 
 struct iovm_devstat {

@@ -132,6 +132,9 @@ int64_t iovm_loop_timer_add(struct iovm_loop *loop, uint64_t delay_ms,
     if (!t)
         return -ENOMEM;
     t->id = loop->next_timer_id++;
+    /* A delay too long to add is "never" (a year), not "at once". */
+    if (delay_ms > 365ull * 24 * 3600 * 1000)
+        delay_ms = 365ull * 24 * 3600 * 1000;
     t->due_ns = iovm_now_ns() + delay_ms * 1000000ull;
     t->cb = cb;
     t->arg = arg;

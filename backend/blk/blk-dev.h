@@ -36,6 +36,16 @@
 #define BLK_PGRANT_DEFAULT 4096u
 #define BLK_PGRANT_LIMIT 16384u
 #define BLK_BUDGET 128u            /* requests per wake-up, per queue */
+/*
+ * Ceilings per frontend device (split evenly between its queues): guest
+ * data in flight (so bounce buffers and transient mappings), and
+ * persistent grants kept mapped.  A frontend past them waits; it gets
+ * no error.
+ */
+#define BLK_INFLIGHT_DEFAULT (64u << 20) /* bytes */
+#define BLK_INFLIGHT_MIN (1u << 20)
+#define BLK_INFLIGHT_LIMIT (1u << 30)
+#define BLK_PGRANT_DEVICE_MAX 16384u
 /* Backend directory key: the last process stopped with its rings drained
  * (blk_dev_suspend), so the next may resume the device. */
 #define BLK_CLEAN_STOP_KEY "iovm-clean-stop"
@@ -96,6 +106,7 @@ struct blk_io {
     bool sync_after;          /* FLUSH with data / barrier: sync next */
     bool retried;             /* already resubmitted without O_DIRECT */
     uint32_t nsegs_mapped;
+    unsigned int pages;       /* counted in the queue's inflight_pages */
     struct pgrant *pg[BLK_MAX_SEGS];
     void *bounce;             /* copy mode: bounce_pages pages */
     unsigned int bounce_pages;
@@ -112,6 +123,7 @@ struct blk_queue {
     /* Set up by the main thread before the thread starts. */
     xenevtchn_handle *evtchn;
     evtchn_port_t port;
+    bool port_bound;
     xengnttab_handle *gnt;
     void *ring_addr;          /* IOVM_SHARED */
     unsigned int ring_pages;
@@ -132,6 +144,11 @@ struct blk_queue {
     struct blk_io *free_ios;
     unsigned int inflight;
     bool draining;            /* barrier: take nothing until drained */
+    unsigned int inflight_pages;      /* guest pages of requests taken */
+    unsigned int max_inflight_pages;  /* the ceiling: take no more */
+    unsigned int peak_inflight_pages;
+    unsigned int bounce_held;         /* bounce pages the ios keep */
+    bool pooled;              /* gnt/evtchn are the daemon's: not ours to close */
     struct blk_io *barrier;   /* the barrier waiting for the drain */
     struct pgrant_cache pcache;
     void *indirect_buf;       /* private copies of indirect pages */
@@ -205,6 +222,15 @@ struct blkback {
      */
     bool supervised;
     bool hotplug;             /* a hotplug script provides physical-device */
+    /* The sandbox (blk-sandbox.c), entered once the storage is open;
+     * grant and event-channel handles are opened before it, one pair per
+     * queue (pool_*), since it opens nothing. */
+    bool sandbox, sandboxed;
+    const char *user;
+    bool test_hooks;          /* SIGUSR1: a forbidden call (tests) */
+    xengnttab_handle *pool_gnt[BLK_MAX_QUEUES];
+    xenevtchn_handle *pool_evt[BLK_MAX_QUEUES];
+    unsigned int max_inflight_bytes; /* per device */
     struct iovm_devstat *stat; /* iovmd's status page, or NULL */
 };
 

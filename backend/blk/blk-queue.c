@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "blk-dev.h"
+#include "blk-sandbox.h"
 #include "log.h"
 #include "util.h"
 
@@ -90,6 +91,8 @@ static void io_finish(struct blk_queue *q, struct blk_io *io, int16_t status)
     uint8_t op = io->req.op == BLKIF_OP_INDIRECT ? io->req.io_op : io->req.op;
 
     io_release_data(q, io);
+    q->inflight_pages -= io->pages;
+    io->pages = 0;
     blk_rsp_write(q->abi, iovm_back_ring_rsp(&q->ring), io->req.id, op,
                   status);
     io->stage = BLK_IO_FREE;
@@ -99,7 +102,8 @@ static void io_finish(struct blk_queue *q, struct blk_io *io, int16_t status)
 }
 
 /* At least pages of bounce buffer; small ones are kept between uses. */
-static int bounce_reserve(struct blk_io *io, unsigned int pages)
+static int bounce_reserve(struct blk_queue *q, struct blk_io *io,
+                          unsigned int pages)
 {
     unsigned int want = IOVM_MAX(pages, BOUNCE_KEEP);
     void *b;
@@ -109,15 +113,19 @@ static int bounce_reserve(struct blk_io *io, unsigned int pages)
     if (posix_memalign(&b, PAGE, (size_t)want * PAGE))
         return -ENOMEM;
     free(io->bounce);
+    q->bounce_held += want - io->bounce_pages;
     io->bounce = b;
     io->bounce_pages = want;
     return 0;
 }
 
-static void bounce_trim(struct blk_io *io)
+static void bounce_trim(struct blk_queue *q, struct blk_io *io)
 {
-    /* A large indirect request's buffer is not kept around. */
-    if (io->bounce && io->bounce_pages > BOUNCE_KEEP) {
+    /* A large indirect request's buffer is not kept around, and what
+     * is kept stays within the queue's in-flight ceiling. */
+    if (io->bounce && (io->bounce_pages > BOUNCE_KEEP ||
+                       q->bounce_held > q->max_inflight_pages)) {
+        q->bounce_held -= io->bounce_pages;
         free(io->bounce);
         io->bounce = NULL;
         io->bounce_pages = 0;
@@ -182,7 +190,7 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
             io->iov[i].iov_len = blk_seg_len(s);
         }
     } else {
-        rc = bounce_reserve(io, io->req.nr_segs);
+        rc = bounce_reserve(q, io, io->req.nr_segs);
         if (rc)
             return rc;
         for (i = 0; i < io->req.nr_segs; i++) {
@@ -453,12 +461,19 @@ static int process_ring(struct blk_queue *q, bool *more)
             return -EPROTO;
         }
         while (budget && !q->draining &&
+               q->inflight_pages < q->max_inflight_pages &&
                (slot = iovm_back_ring_next(&q->ring))) {
             struct blk_io *io = io_alloc(q);
 
             if (!io)
                 break; /* cannot happen: one io per ring slot */
             blk_req_copy(q->abi, slot, &io->req);
+            /* At most what it claims (checked next), so the ceiling
+             * holds before anything is mapped or allocated for it. */
+            io->pages = IOVM_MIN(io->req.nr_segs, BLK_MAX_SEGS);
+            q->inflight_pages += io->pages;
+            if (q->inflight_pages > q->peak_inflight_pages)
+                q->peak_inflight_pages = q->inflight_pages;
             handle_req(q, io);
             budget--;
             /*
@@ -479,7 +494,9 @@ static int process_ring(struct blk_queue *q, bool *more)
             *more = true; /* come back without sleeping */
             break;
         }
-        if (q->draining || iovm_back_ring_inflight(&q->ring) >= q->ring.nr_ents)
+        if (q->draining ||
+            iovm_back_ring_inflight(&q->ring) >= q->ring.nr_ents ||
+            q->inflight_pages >= q->max_inflight_pages)
             break; /* completions will bring us back */
         /* Without arming req_event: the frontend need not kick us while
          * we are awake; the caller arms it before sleeping. */
@@ -560,7 +577,7 @@ static void complete_one(struct blk_queue *q, struct blk_io *io, int res)
         break;
     }
     if (io->stage == BLK_IO_FREE)
-        bounce_trim(io);
+        bounce_trim(q, io);
     if (io->stage == BLK_IO_FREE && q->barrier == io) {
         q->barrier = NULL;
         q->draining = false;
@@ -624,6 +641,8 @@ static void publish_stats(struct blk_queue *q)
     IOVM_DEVSTAT_SET(ds->refused, q->st_errors);
     IOVM_DEVSTAT_SET(ds->wakeups, q->st_wakeups);
     IOVM_DEVSTAT_SET(ds->notifications, q->st_notify);
+    IOVM_DEVSTAT_SET(ds->peak_inflight_bytes,
+                     (uint64_t)q->peak_inflight_pages * PAGE);
 }
 
 static void *queue_thread(void *arg)
@@ -676,10 +695,11 @@ static void *queue_thread(void *arg)
                 __builtin_ia32_pause();
             if (io_uring_cq_ready(&q->uring))
                 reap(q);
-            else if (iovm_back_ring_final_check(&q->ring))
+            else if (q->inflight_pages < q->max_inflight_pages &&
+                     iovm_back_ring_final_check(&q->ring))
                 more = true; /* requests arrived: no sleep */
             else
-                armed = true;
+                armed = true; /* at the ceiling: a completion wakes us */
         }
         if (armed && q->cq_efd_off) {
             /* Completions must wake us now; one may have come already. */
@@ -776,8 +796,11 @@ int blk_queue_start(struct blk_queue *q)
         q->ios[i].next_free = q->free_ios;
         q->free_ios = &q->ios[i];
     }
-    /* One SQE per request plus one for a flush after a write. */
-    rc = io_uring_queue_init(2 * n, &q->uring, 0);
+    /* One SQE per request plus one for a flush after a write.  In the
+     * sandbox the ring starts disabled, to be restricted first. */
+    rc = io_uring_queue_init(2 * n, &q->uring,
+                             q->dev->bb->sandboxed ? IORING_SETUP_R_DISABLED
+                                                   : 0);
     if (rc) {
         LOG_ERR("%s: io_uring is not available (%s); iovm-blkback needs "
                 "it (Linux >= 5.6, not disabled by sysctl "
@@ -799,7 +822,20 @@ int blk_queue_start(struct blk_queue *q)
     rc = io_uring_register_eventfd(&q->uring, q->uring_efd);
     if (rc)
         goto fail;
-    pgrant_init(&q->pcache, q->gnt, q->dev->fe_domid, q->dev->bb->max_pgrants);
+    if (q->dev->bb->sandboxed) {
+        rc = blk_sandbox_ring(&q->uring);
+        if (rc) {
+            LOG_ERR("%s: cannot restrict io_uring: %s", q->dev->be,
+                    strerror(-rc));
+            goto fail;
+        }
+    }
+    /* Per queue, and at most BLK_PGRANT_DEVICE_MAX for the device. */
+    pgrant_init(&q->pcache, q->gnt, q->dev->fe_domid,
+                IOVM_MIN(q->dev->bb->max_pgrants,
+                         IOVM_MAX(BLK_PGRANT_DEVICE_MAX /
+                                      IOVM_MAX(q->dev->nqueues, 1u),
+                                  1u)));
     rc = -pthread_create(&q->thread, NULL, queue_thread, q);
     if (rc)
         goto fail;
@@ -851,6 +887,7 @@ void blk_queue_stop(struct blk_queue *q)
         free(q->ios);
         q->ios = NULL;
     }
+    q->bounce_held = q->inflight_pages = 0;
     q->free_ios = NULL;
     free(q->indirect_buf);
     q->indirect_buf = NULL;

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "blk-dev.h"
+#include "blk-sandbox.h"
 #include "log.h"
 #include "util.h"
 
@@ -167,6 +168,16 @@ static int dev_open_store(struct blk_dev *dev)
         return rc;
     }
     dev->store_open = true;
+    /* Everything is open: from here on, nothing more may be. */
+    if (bb->sandbox && !bb->sandboxed) {
+        rc = blk_sandbox_enter(bb->user);
+        if (rc) {
+            dev_fatal(dev, -rc, "cannot enter the sandbox: %s",
+                      strerror(-rc));
+            return rc;
+        }
+        bb->sandboxed = true;
+    }
     dev->lim.sectors = dev->store.size >> 9;
     dev->lim.sector_size = dev->store.sector_size;
     dev->lim.readonly = dev->store.readonly;
@@ -250,15 +261,19 @@ static void queue_teardown(struct blk_queue *q)
         xengnttab_unmap(q->gnt, q->ring_addr, q->ring_pages);
         q->ring_addr = NULL;
     }
-    if (q->evtchn) {
+    if (q->evtchn && q->pooled) {
+        /* The daemon's handle, kept for the next connection. */
+        if (q->port_bound)
+            xenevtchn_unbind(q->evtchn, q->port);
+    } else if (q->evtchn) {
         xenevtchn_close(q->evtchn); /* unbinds: the frontend's port
                                        becomes unbound, reusable */
-        q->evtchn = NULL;
     }
-    if (q->gnt) {
+    q->evtchn = NULL;
+    q->port_bound = false;
+    if (q->gnt && !q->pooled)
         xengnttab_close(q->gnt);
-        q->gnt = NULL;
-    }
+    q->gnt = NULL;
 }
 
 static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
@@ -300,8 +315,16 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
         dev_fatal(dev, -rc, "%s: bad or missing event-channel", dir);
         return rc;
     }
-    q->gnt = xengnttab_open(NULL, 0);
-    q->evtchn = xenevtchn_open(NULL, 0);
+    if (dev->bb->sandbox) {
+        /* Opened before the sandbox, one pair per queue. */
+        q->pooled = true;
+        q->gnt = dev->bb->pool_gnt[q->idx];
+        q->evtchn = dev->bb->pool_evt[q->idx];
+        errno = ENODEV;
+    } else {
+        q->gnt = xengnttab_open(NULL, 0);
+        q->evtchn = xenevtchn_open(NULL, 0);
+    }
     if (!q->gnt || !q->evtchn) {
         rc = -errno;
         dev_fatal(dev, -rc, "opening grant/event-channel devices: %s",
@@ -340,6 +363,7 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
         return rc;
     }
     q->port = lport;
+    q->port_bound = true;
     rc = blk_queue_start(q);
     if (rc) {
         dev_fatal(dev, -rc, "%s: starting the queue failed: %s", dir,
@@ -436,8 +460,14 @@ static int dev_connect(struct blk_dev *dev)
     }
     dev->nqueues = nq;
     for (i = 0; i < nq; i++) {
-        dev->queues[i].idx = i;
-        dev->queues[i].stop_efd = dev->queues[i].uring_efd = -1;
+        struct blk_queue *q = &dev->queues[i];
+
+        q->idx = i;
+        q->stop_efd = q->uring_efd = -1;
+        /* The device's ceilings, shared out (each queue can always take
+         * its largest request). */
+        q->max_inflight_pages =
+            IOVM_MAX(bb->max_inflight_bytes / 4096u / nq, BLK_MAX_SEGS);
     }
     for (i = 0; i < nq; i++) {
         if (nq == 1)

@@ -26,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "blk-dev.h"
@@ -243,6 +244,12 @@ static void signal_cb(struct iovm_loop *loop, int fd, uint32_t events,
 
     if (read(fd, &si, sizeof(si)) != sizeof(si))
         return;
+    if (si.ssi_signo == SIGUSR1 && m->bb.test_hooks) {
+        /* Tests: what a compromised backend might try first. */
+        LOG_WARN("SIGUSR1 (--test-hooks): opening a network socket");
+        close(socket(AF_INET, SOCK_STREAM, 0));
+        return;
+    }
     if (si.ssi_signo == SIGHUP) {
         LOG_INFO("SIGHUP: rescanning");
         scan(&m->bb);
@@ -291,6 +298,20 @@ static void usage(FILE *f)
             "      --poke-fd N        (with --supervised) an eventfd iovmd "
             "writes to\n"
             "      --stats-fd N       a status page (memfd) iovmd reads\n"
+            "      --sandbox          (with --supervised) once the storage "
+            "is open: become\n"
+            "                         --user, drop every capability, "
+            "system call allowlist,\n"
+            "                         io_uring restricted to its "
+            "operations\n"
+            "      --user NAME|UID    the sandbox's user (default "
+            "nobody)\n"
+            "      --max-inflight-bytes B  guest data in flight per "
+            "device, at most\n"
+            "                         (default 64M; K/M/G; the frontend "
+            "waits)\n"
+            "      --test-hooks       SIGUSR1 makes a forbidden system call "
+            "(tests)\n"
             "      --remove-delay-ms N  after closing a device the toolstack "
             "took\n"
             "                         offline, remove its directory N ms "
@@ -318,6 +339,10 @@ int main(int argc, char **argv)
         { "hotplug", no_argument, NULL, 'H' },
         { "poke-fd", required_argument, NULL, 'K' },
         { "stats-fd", required_argument, NULL, 'T' },
+        { "sandbox", no_argument, NULL, 'X' },
+        { "user", required_argument, NULL, 'U' },
+        { "max-inflight-bytes", required_argument, NULL, 'M' },
+        { "test-hooks", no_argument, NULL, 'Y' },
         { "log-level", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -339,6 +364,8 @@ int main(int argc, char **argv)
     bb->poll_us = 0;
     bb->remove_delay_ms = REMOVE_DELAY_MS;
     bb->max_pgrants = BLK_PGRANT_DEFAULT;
+    bb->max_inflight_bytes = BLK_INFLIGHT_DEFAULT;
+    bb->user = "nobody";
     m.wake_timer = -1;
     opterr = 0; /* our own one-line message */
     while ((c = getopt_long(argc, argv, "d:q:r:l:h", opts, NULL)) != -1) {
@@ -388,6 +415,21 @@ int main(int argc, char **argv)
             bb->max_pgrants = v;
             break;
         case 'S': bb->supervised = true; break;
+        case 'X': bb->sandbox = true; break;
+        case 'U': bb->user = optarg; break;
+        case 'Y': bb->test_hooks = true; break;
+        case 'M': {
+            uint64_t b;
+
+            if (iovm_parse_size(optarg, &b) || b < BLK_INFLIGHT_MIN ||
+                b > BLK_INFLIGHT_LIMIT) {
+                fprintf(stderr, "iovm-blkback: --max-inflight-bytes must be "
+                                "1M..1G\n");
+                return 2;
+            }
+            bb->max_inflight_bytes = (unsigned int)b;
+            break;
+        }
         case 'H': bb->hotplug = true; break;
         case 'K':
         case 'T':
@@ -421,6 +463,10 @@ int main(int argc, char **argv)
     }
     if (bb->supervised && !bb->only) {
         fprintf(stderr, "iovm-blkback: --supervised needs --device\n");
+        return 2;
+    }
+    if (bb->sandbox && !bb->supervised) {
+        fprintf(stderr, "iovm-blkback: --sandbox needs --supervised\n");
         return 2;
     }
     if (poke_fd >= 0 && !bb->supervised) {
@@ -457,6 +503,16 @@ int main(int argc, char **argv)
     }
     bb->domid = v;
     snprintf(bb->home, sizeof(bb->home), "/local/domain/%u", bb->domid);
+    /* The sandbox opens nothing: a handle pair per queue, now. */
+    for (k = 0; bb->sandbox && k < bb->max_queues; k++) {
+        bb->pool_gnt[k] = xengnttab_open(NULL, 0);
+        bb->pool_evt[k] = xenevtchn_open(NULL, 0);
+        if (!bb->pool_gnt[k] || !bb->pool_evt[k]) {
+            LOG_ERR("cannot open the grant and event-channel devices: %s",
+                    strerror(errno));
+            goto out;
+        }
+    }
     bb->main_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (bb->main_efd < 0 || iovm_loop_new(&m.loop)) {
         LOG_ERR("cannot set up the event loop");
@@ -466,6 +522,8 @@ int main(int argc, char **argv)
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
+    if (bb->test_hooks)
+        sigaddset(&mask, SIGUSR1);
     /* Before any thread starts, so every thread blocks them. */
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -514,6 +572,12 @@ out:
         iovm_loop_free(m.loop);
     if (bb->main_efd > 0)
         close(bb->main_efd);
+    for (k = 0; k < BLK_MAX_QUEUES; k++) {
+        if (bb->pool_gnt[k])
+            xengnttab_close(bb->pool_gnt[k]);
+        if (bb->pool_evt[k])
+            xenevtchn_close(bb->pool_evt[k]);
+    }
     xs_close(bb->xs);
     return rc;
 }

@@ -452,46 +452,92 @@ START_TEST(flush_fua_barrier)
 END_TEST
 
 /*
- * Storage that refuses to flush (a FUSE file whose fsync fails with
- * EOPNOTSUPP): the FLUSH is answered EOPNOTSUPP, not OKAY; the backend
- * withdraws feature-flush-cache and feature-barrier at run time, as
- * Linux blkback does; the disk goes on serving reads and writes.
+ * flushfs (tests/sim/flushfs.c), a FUSE file over img: "refuse" fails
+ * every fsync; "volatile" keeps writes in memory until an fsync, so img
+ * holds exactly what was flushed.  The disk is MNT/disk; MNT/count reads
+ * the number of fsyncs.
  */
-START_TEST(flush_refused_is_withdrawn)
+struct flushfs {
+    char img[200], mnt[256], disk[300];
+    pid_t pid;
+    int out;
+};
+
+static void flushfs_start(struct flushfs *f, const char *mode, uint32_t g,
+                          size_t size)
 {
     const char *b = getenv("IOVM_TEST_BUILDDIR");
-    char img[200], mnt[256], disk[300], bin[300], be[200], path[240], v[16];
-    uint32_t g = simtest_domain("noflush");
-    uint8_t *w = aligned_alloc(4096, 65536), *r = aligned_alloc(4096, 65536);
+    char bin[300], ready[16] = "";
     struct pollfd pfd;
-    struct blkfront *bf;
-    int out[2], status;
-    char ready[16] = "";
-    pid_t fs;
+    int out[2];
 
-    snprintf(img, sizeof(img), "%s/noflush-%u", simtest_start(), g);
-    make_image(img, 2 * MIB);
-    snprintf(mnt, sizeof(mnt), "%s.mnt", img);
-    ck_assert_int_eq(mkdir(mnt, 0700), 0);
-    snprintf(bin, sizeof(bin), "%s/tests/sim/noflushfs", b ? b : ".");
+    snprintf(f->img, sizeof(f->img), "%s/%s-%u", simtest_start(), mode, g);
+    make_image(f->img, size);
+    snprintf(f->mnt, sizeof(f->mnt), "%s.mnt", f->img);
+    ck_assert_int_eq(mkdir(f->mnt, 0700), 0);
+    snprintf(bin, sizeof(bin), "%s/tests/sim/flushfs", b ? b : ".");
     ck_assert_int_eq(pipe(out), 0);
-    fs = fork();
-    ck_assert_int_ge(fs, 0);
-    if (!fs) {
+    f->pid = fork();
+    ck_assert_int_ge(f->pid, 0);
+    if (!f->pid) {
         /* No ck_assert here, and not Check's message file open. */
         dup2(out[1], 1);
         closefrom(3);
-        execl(bin, bin, img, mnt, (char *)NULL);
+        execl(bin, bin, mode, f->img, f->mnt, (char *)NULL);
         _exit(127);
     }
     close(out[1]);
-    pfd = (struct pollfd){ .fd = out[0], .events = POLLIN };
+    f->out = out[0];
+    pfd = (struct pollfd){ .fd = f->out, .events = POLLIN };
     ck_assert_msg(poll(&pfd, 1, 10000) == 1 &&
-                      read(out[0], ready, sizeof(ready) - 1) > 0 &&
+                      read(f->out, ready, sizeof(ready) - 1) > 0 &&
                       !strncmp(ready, "READY", 5),
-                  "noflushfs did not mount (needs /dev/fuse)");
-    snprintf(disk, sizeof(disk), "%s/disk", mnt);
-    simblk_vbd_add(dd, g, 51776, disk, NULL);
+                  "flushfs did not mount (needs /dev/fuse)");
+    snprintf(f->disk, sizeof(f->disk), "%s/disk", f->mnt);
+}
+
+static unsigned long flushfs_count(const struct flushfs *f)
+{
+    char path[300], buf[32] = "";
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/count", f->mnt);
+    fd = open(path, O_RDONLY);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_gt(read(fd, buf, sizeof(buf) - 1), 0);
+    close(fd);
+    return strtoul(buf, NULL, 10);
+}
+
+/* Once the backend let go of the file: it unmounts cleanly. */
+static void flushfs_stop(struct flushfs *f)
+{
+    int status;
+
+    kill(f->pid, SIGTERM);
+    ck_assert_int_eq(waitpid(f->pid, &status, 0), f->pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "flushfs exit status %d", status);
+    close(f->out);
+    rmdir(f->mnt);
+}
+
+/*
+ * Storage that refuses to flush: the FLUSH is answered EOPNOTSUPP, not
+ * OKAY; the backend withdraws feature-flush-cache and feature-barrier at
+ * run time, as Linux blkback does; the disk goes on serving reads and
+ * writes.
+ */
+START_TEST(flush_refused_is_withdrawn)
+{
+    char be[200], path[240], v[16];
+    uint32_t g = simtest_domain("noflush");
+    uint8_t *w = aligned_alloc(4096, 65536), *r = aligned_alloc(4096, 65536);
+    struct blkfront *bf;
+    struct flushfs f;
+
+    flushfs_start(&f, "refuse", g, 2 * MIB);
+    simblk_vbd_add(dd, g, 51776, f.disk, NULL);
     snprintf(be, sizeof(be), "/local/domain/%u/backend/vbd/%u/51776", dd, g);
 
     bf = connect(g, "xvde", NULL);
@@ -514,16 +560,98 @@ START_TEST(flush_refused_is_withdrawn)
     ck_assert(!memcmp(w, r, 65536));
     blkfront_close(bf);
     ck_assert_int_eq(simblk_vbd_remove(dd, g, 51776), 0);
-    /* The backend let go of the file: the file system unmounts cleanly. */
-    kill(fs, SIGTERM);
-    ck_assert_int_eq(waitpid(fs, &status, 0), fs);
-    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-                  "noflushfs exit status %d", status);
-    close(out[0]);
-    expect_file(img, 0, w, 65536);
-    rmdir(mnt);
+    flushfs_stop(&f);
+    expect_file(f.img, 0, w, 65536);
     free(w);
     free(r);
+}
+END_TEST
+
+/* The host's view of the backing file: not (yet) want. */
+static void expect_file_not(const char *img, uint64_t off, const uint8_t *want,
+                            size_t len)
+{
+    uint8_t *got = malloc(len);
+    int fd = open(img, O_RDONLY);
+
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(pread(fd, got, len, off), (ssize_t)len);
+    close(fd);
+    ck_assert_msg(memcmp(got, want, len), "already on storage at %llu",
+                  (unsigned long long)off);
+    free(got);
+}
+
+/*
+ * Storage with a volatile cache (flushfs volatile): what the frontend is
+ * told is flushed is on the storage, counted in fsyncs.  A plain write is
+ * acknowledged from the cache (the harness works: not on storage yet); a
+ * FLUSH puts it there; a FLUSH with data (FUA) puts its own data there
+ * too; a barrier alone in flight, with and without data, flushes what
+ * came before it and itself.
+ */
+START_TEST(flush_reaches_storage)
+{
+    uint32_t g = simtest_domain("volatile");
+    uint8_t *w = aligned_alloc(4096, 65536), *x = aligned_alloc(4096, 65536);
+    struct blkfront *bf;
+    struct flushfs f;
+    unsigned long n0;
+
+    flushfs_start(&f, "volatile", g, 2 * MIB);
+    simblk_vbd_add(dd, g, 51792, f.disk, NULL);
+    bf = connect(g, "xvdf", NULL);
+    ck_assert(blkfront_info(bf)->flush);
+    ck_assert(blkfront_info(bf)->barrier);
+    n0 = flushfs_count(&f);
+
+    fill(w, 65536, 0, 51);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 0, w, 65536),
+                     BLKIF_RSP_OKAY);
+    expect_file_not(f.img, 0, w, 65536);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_FLUSH_DISKCACHE, 0, NULL,
+                                      0),
+                     BLKIF_RSP_OKAY);
+    ck_assert_uint_ge(flushfs_count(&f), n0 + 1);
+    expect_file(f.img, 0, w, 65536);
+
+    /* FUA: a FLUSH carrying data (direct segments only: INDIRECT
+     * carries reads and writes); its data is stable once OKAY. */
+    n0 = flushfs_count(&f);
+    fill(x, 32768, 65536, 52);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_FLUSH_DISKCACHE, 128, x,
+                                      32768),
+                     BLKIF_RSP_OKAY);
+    ck_assert_uint_ge(flushfs_count(&f), n0 + 1);
+    expect_file(f.img, 65536, x, 32768);
+
+    /* A barrier alone in flight, with data: what came before it and its
+     * own data are stable once it is answered. */
+    fill(w, 65536, 131072, 53);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 256, w, 65536),
+                     BLKIF_RSP_OKAY);
+    expect_file_not(f.img, 131072, w, 65536);
+    fill(x, 4096, 262144, 54);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE_BARRIER, 512, x,
+                                      4096),
+                     BLKIF_RSP_OKAY);
+    expect_file(f.img, 131072, w, 65536);
+    expect_file(f.img, 262144, x, 4096);
+    /* And without data. */
+    fill(w, 4096, 393216, 55);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE, 768, w, 4096),
+                     BLKIF_RSP_OKAY);
+    n0 = flushfs_count(&f);
+    ck_assert_int_eq(blkfront_rw_sync(bf, BLKIF_OP_WRITE_BARRIER, 0, NULL, 0),
+                     BLKIF_RSP_OKAY);
+    ck_assert_uint_ge(flushfs_count(&f), n0 + 1);
+    expect_file(f.img, 393216, w, 4096);
+
+    blkfront_close(bf);
+    ck_assert_int_eq(simblk_vbd_remove(dd, g, 51792), 0);
+    flushfs_stop(&f);
+    free(w);
+    free(x);
 }
 END_TEST
 
@@ -815,6 +943,7 @@ int main(void)
     tcase_add_test(tc, readonly_disk);
     tcase_add_test(tc, block_device_storage);
     tcase_add_test(tc, flush_refused_is_withdrawn);
+    tcase_add_test(tc, flush_reaches_storage);
     tcase_add_test(tc, small_grant_cache);
     tcase_add_test(tc, online_resize);
     tcase_add_test(tc, close_reconnect_teardown);

@@ -46,6 +46,7 @@ bad_usage stats-fd "$BB" --stats-fd 999
 bad_usage iovmd "$DM" --frobnicate
 bad_usage remove-delay-ms "$DM" --remove-delay-ms 10000
 bad_usage "log level" "$DM" --log-level loud
+bad_usage hotplug-timeout "$DM" --hotplug-timeout 0
 bad_usage "unknown command" "$DM" frob
 bad_usage "upgrade takes" "$DM" upgrade
 bad_usage "upgrade takes" "$DM" upgrade --all backend/vbd/1/2

@@ -71,6 +71,14 @@ exec "$BB" "\$@"
 EOF
 chmod +x "$T/blkback-wrap"
 
+# A hotplug script that never ends (its children neither).
+cat >"$T/hanging-script" <<'EOF'
+#!/bin/sh
+sleep 1000 &
+wait
+EOF
+chmod +x "$T/hanging-script"
+
 # A hotplug script that fails the Xen way (hotplug-error, then status).
 cat >"$T/failing-script" <<'EOF'
 #!/bin/sh
@@ -84,8 +92,9 @@ dd=$(sim xl create "$EX/drvdom.cfg")
 
 start_iovmd() {
     "$IOVM_SIM" --dir "$SIMDIR" exec drvdom -- "$DM" --control "$CTL" \
-        --blkback "$T/blkback-wrap" --remove-delay-ms 300 \
-        >>"$T/iovmd.log" 2>&1 &
+        --blkback "$T/blkback-wrap" --remove-delay-ms 300 --hotplug-timeout 2 \
+        --backend-arg --test-hooks --backend-arg --max-inflight-bytes=2M \
+        --backend-arg --max-persistent-grants=256 >>"$T/iovmd.log" 2>&1 &
     IOVMD_PID=$!
     swait "/local/domain/$dd/data/iovmd" ready
 }
@@ -146,6 +155,52 @@ grep -q '"hotplug_status":"connected","last_error":null' "$T/status.json" ||
     fail "status --json hotplug: $(cat "$T/status.json")"
 echo "ok: status --json"
 
+# ------------------------------------------------ sandbox
+st_field() { grep "^$2:" "/proc/$1/status" | awk '{ print $2 }'; }
+expect_eq "$(st_field "$pa" Uid)" "$(id -u nobody)" "backend runs as nobody"
+expect_eq "$(st_field "$pa" CapEff)" 0000000000000000 "backend has no capabilities"
+expect_eq "$(st_field "$pa" NoNewPrivs)" 1 "backend: no new privileges"
+expect_eq "$(st_field "$pa" Seccomp)" 2 "backend: seccomp filter"
+# A forbidden call (a network socket) kills only that backend: gb's,
+# idle in Closed after its verify; ga's is untouched; gb's is restarted
+# and serves again.
+# Its successor probes (InitWait) and, the frontend being Closed,
+# closes again: two writes of state.
+watch_start 0 "$(bepath "$gb")/state" 3
+kill -USR1 "$pb"
+watch_end
+grep -q "backend/vbd/$gb/51712: backend (pid $pb) killed by signal 31 (Bad system call)" \
+    "$T/iovmd.log" || fail "no SIGSYS kill of $pb in the log"
+grep -q "iovm-blkback: sandbox: forbidden system call 41" "$T/iovmd.log" ||
+    fail "the backend did not name the forbidden call"
+expect_eq "$(st "backend/vbd/$gb/51712" 8)" 1 "the sandbox kill counted as a restart"
+[ "$(st "backend/vbd/$ga/51712" 5)" = "$pa" ] || fail "ga's backend changed"
+sim exec gb -- "$BF" verify xvda | grep -q "VERIFY OK" || fail "verify gb after restart"
+pb=$(st "backend/vbd/$gb/51712" 5)
+echo "ok: a forbidden system call killed only gb's backend; restarted, it serves"
+
+# ------------------------------------------------ ceilings
+# The backends here hold at most 2 MiB of guest data in flight per
+# device (1 MiB per queue, plus one request each) and 256 persistent
+# grants per queue.  A frontend pushing 64 x 1 MiB writes gets no more:
+# not in flight, not in mappings.
+sim exec ga -- "$BF" bench xvda --rw randwrite --bs 1M --qd 64 --seconds 2 \
+    >"$T/bench" &
+benchpid=$!
+n=0
+while kill -0 "$benchpid" 2>/dev/null && [ $n -lt 400 ]; do
+    m=$(sim ctl stats drvdom | sed -n 's/.* maps_active=\([0-9]*\) .*/\1/p')
+    [ -n "$m" ] && [ "$m" -le 1664 ] || fail "driver domain maps $m pages (ceiling 1664)"
+    n=$((n + 1))
+done
+wait "$benchpid" || fail "bench at the ceiling failed"
+grep -q ' errors=0$' "$T/bench" || fail "bench errors: $(cat "$T/bench")"
+peak=$("$DM" --control "$CTL" status --json |
+    sed -n "s/.*\"device\":\"backend\/vbd\/$ga\/51712\"[^}]*\"peak_inflight_bytes\":\([0-9]*\).*/\1/p")
+[ -n "$peak" ] && [ "$peak" -gt 0 ] && [ "$peak" -le $((4 << 20)) ] ||
+    fail "peak in flight '$peak' bytes (ceiling 4 MiB)"
+echo "ok: at the ceiling: $peak bytes in flight at most, mappings within bounds ($n samples), no error"
+
 # ------------------------------------------------ sharing check
 # gc wants a.img too.  The block script's own file check misses on
 # Debian 12 (it compares losetup's decimal device numbers with stat's
@@ -189,7 +244,11 @@ case $(sim exec 0 -- xenstore-read "$(bepath "$ge")/error") in
 *"no-such-script' is not an executable file") echo "ok: missing script" ;;
 *) fail "missing script: $(sim exec 0 -- xenstore-read "$(bepath "$ge")/error")" ;;
 esac
-for g in gc gh gd ge; do
+gi=$(guest gi "$T/d.img" "script=$T/hanging-script")
+swait "$(bepath "$gi")/state" 5
+expect_eq "$(sim exec 0 -- xenstore-read "$(bepath "$gi")/error")" \
+    "iovmd: hotplug script killed by signal 9 (it timed out)" "hanging script"
+for g in gc gh gd ge gi; do
     sim xl destroy "$g"
 done
 echo "ok: failed devices torn down"

@@ -481,27 +481,172 @@ START_TEST(req_indirect)
 }
 END_TEST
 
+/*
+ * Watching reads of shared memory, one instruction at a time: the page is
+ * inaccessible; a read of it faults (SIGSEGV), we count the byte it
+ * starts at, open the page and single-step that one instruction (the
+ * trap flag); the trap (SIGTRAP) then plays the frontend: it rewrites the
+ * byte just read, and closes the page again.  A copy that reads a byte
+ * twice both shows in the counts and gets a different value the second
+ * time.
+ */
+#if defined(__x86_64__)
+#include <signal.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#define TF 0x100 /* EFLAGS trap flag */
+
+static uint8_t *spy;
+static unsigned int spy_reads[PAGE];
+static long spy_last = -1;
+
+static void spy_segv(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+    uintptr_t a = (uintptr_t)si->si_addr, b = (uintptr_t)spy;
+
+    if (a < b || a >= b + PAGE) {
+        signal(sig, SIG_DFL); /* not ours: fault again, for real */
+        return;
+    }
+    spy_reads[a - b]++;
+    spy_last = (long)(a - b);
+    mprotect(spy, PAGE, PROT_READ | PROT_WRITE);
+    uc->uc_mcontext.gregs[REG_EFL] |= TF;
+}
+
+static void spy_trap(int sig, siginfo_t *si, void *ctx)
+{
+    ucontext_t *uc = ctx;
+
+    (void)sig;
+    (void)si;
+    if (spy_last >= 0)
+        spy[spy_last] ^= 0xff; /* the frontend changes what was read */
+    spy_last = -1;
+    mprotect(spy, PAGE, PROT_NONE);
+    uc->uc_mcontext.gregs[REG_EFL] &= ~(greg_t)TF;
+}
+
+static void spy_on(const void *content, size_t len)
+{
+    struct sigaction sa = { .sa_flags = SA_SIGINFO };
+
+    if (!spy) {
+        spy = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ck_assert(spy != MAP_FAILED);
+    }
+    memset(spy, 0, PAGE);
+    memcpy(spy, content, len);
+    memset(spy_reads, 0, sizeof(spy_reads));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_sigaction = spy_segv;
+    ck_assert_int_eq(sigaction(SIGSEGV, &sa, NULL), 0);
+    sa.sa_sigaction = spy_trap;
+    ck_assert_int_eq(sigaction(SIGTRAP, &sa, NULL), 0);
+    ck_assert_int_eq(mprotect(spy, PAGE, PROT_NONE), 0);
+}
+
+static void spy_off(void)
+{
+    ck_assert_int_eq(mprotect(spy, PAGE, PROT_READ | PROT_WRITE), 0);
+    signal(SIGSEGV, SIG_DFL);
+    signal(SIGTRAP, SIG_DFL);
+}
+
+/* A copy that checks the segment count and then reads it again. */
+static unsigned int __attribute__((noinline))
+twice(IOVM_SHARED const volatile uint8_t *slot)
+{
+    unsigned int n = slot[1];
+
+    if (n > BLKIF_MAX_SEGMENTS_PER_REQUEST)
+        return 0;
+    return slot[1];
+}
+
 START_TEST(req_copy_is_once)
 {
-    /* Rewriting the slot after the copy changes nothing we use. */
     blkif_request_t r;
     struct blk_req q;
     struct blk_limits l = lim();
+    unsigned int i, n;
     int16_t st;
 
+    /* The detector itself: it sees a double fetch, and the second read
+     * gets what the frontend wrote in between. */
     memset(&r, 0, sizeof(r));
-    r.operation = BLKIF_OP_READ;
-    r.nr_segments = 1;
-    r.seg[0].last_sect = 7;
-    blk_req_copy(BLK_ABI_NATIVE, &r, &q);
-    r.nr_segments = 200;
-    r.seg[0].last_sect = 200;
+    r.nr_segments = 3;
+    spy_on(&r, sizeof(r));
+    n = twice(spy);
+    spy_off();
+    ck_assert_uint_eq(spy_reads[1], 2);
+    ck_assert_uint_eq(n, 3 ^ 0xff);
+
+    /* blk_req_copy: every byte of the slot read exactly once, each
+     * rewritten by the frontend right after; the copy holds the request
+     * as it was, and only the copy is validated. */
+    memset(&r, 0, sizeof(r));
     r.operation = BLKIF_OP_WRITE;
+    r.nr_segments = 3;
+    r.handle = 0;
+    r.id = 0x1122334455667788ull;
+    r.sector_number = 64;
+    for (i = 0; i < 3; i++) {
+        r.seg[i].gref = 100 + i;
+        r.seg[i].first_sect = 0;
+        r.seg[i].last_sect = 7;
+    }
+    spy_on(&r, sizeof(r));
+    blk_req_copy(BLK_ABI_NATIVE, spy, &q);
+    spy_off();
+    for (i = 0; i < sizeof(r); i++)
+        ck_assert_msg(spy_reads[i] == 1, "slot byte %u read %u times", i,
+                      spy_reads[i]);
+    ck_assert(memcmp(spy, &r, sizeof(r))); /* the frontend did rewrite */
+    ck_assert_uint_eq(q.op, BLKIF_OP_WRITE);
+    ck_assert_uint_eq(q.nr_segs, 3);
+    ck_assert_uint_eq(q.id, r.id);
+    ck_assert_uint_eq(q.sector, 64);
+    for (i = 0; i < 3; i++) {
+        ck_assert_uint_eq(q.segs[i].gref, 100 + i);
+        ck_assert_uint_eq(q.segs[i].last_sect, 7);
+    }
     ck_assert_int_eq(check(&q, &l, &st), BLK_OK);
-    ck_assert_uint_eq(q.nr_segs, 1);
-    ck_assert_uint_eq(q.io_op, BLKIF_OP_READ);
+
+    /* An indirect page: each segment descriptor it uses read once. */
+    {
+        struct blkif_request_segment segs[20];
+        struct blk_req iq;
+
+        memset(&iq, 0, sizeof(iq));
+        iq.op = BLKIF_OP_INDIRECT;
+        iq.io_op = BLKIF_OP_READ;
+        iq.nr_segs = 20;
+        memset(segs, 0, sizeof(segs));
+        for (i = 0; i < 20; i++) {
+            segs[i].gref = 500 + i;
+            segs[i].last_sect = 7;
+        }
+        spy_on(segs, sizeof(segs));
+        blk_req_copy_indirect(&iq, 0, spy);
+        spy_off();
+        for (i = 0; i < sizeof(segs); i++)
+            ck_assert_msg(spy_reads[i] <= 1, "indirect byte %u read %u times",
+                          i, spy_reads[i]);
+        for (i = 0; i < 20; i++) {
+            ck_assert_uint_eq(iq.segs[i].gref, 500 + i);
+            ck_assert_uint_eq(iq.segs[i].last_sect, 7);
+        }
+        /* Nothing past the 20 descriptors was touched. */
+        for (i = sizeof(segs); i < PAGE; i++)
+            ck_assert_uint_eq(spy_reads[i], 0);
+    }
 }
 END_TEST
+#endif
 
 START_TEST(abi_x86_32_layout)
 {
@@ -583,7 +728,9 @@ int main(void)
     tcase_add_test(tq, req_rejects_misalignment);
     tcase_add_test(tq, req_readonly);
     tcase_add_test(tq, req_indirect);
+#if defined(__x86_64__)
     tcase_add_test(tq, req_copy_is_once);
+#endif
     tcase_add_test(tq, abi_x86_32_layout);
     tcase_add_test(tq, abi_parse);
     suite_add_tcase(s, tq);
