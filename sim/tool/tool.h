@@ -95,9 +95,17 @@ int tool_device_read(struct xs_handle *xs, uint32_t domid, const char *kind,
  * path_cleanup.  timeout_ms (LIBXL_DESTROY_TIMEOUT) bounds each wait.
  * Sets each device's rc/why; returns the first error.
  */
-int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
-                        unsigned int n, enum tool_force force,
-                        unsigned int timeout_ms);
+int tool_devices_remove(const char *dir, struct xs_handle *xs,
+                        struct tool_device *devs, unsigned int n,
+                        enum tool_force force, unsigned int timeout_ms);
+
+/*
+ * hotplug.c: runs the hotplug script be/script names (if any), "add" or
+ * "remove", inside dom0 with libxl's environment, and waits for it (40
+ * s).  0, or -errno with what libxl would say in why.
+ */
+int tool_hotplug(const char *dir, struct xs_handle *xs, const char *be,
+                 const char *action, char *why, size_t len);
 
 /* xl.c: `iovm-sim xl ...`; argv[0] is "xl". */
 int xl_main(struct sim_tool *t, int argc, char **argv);

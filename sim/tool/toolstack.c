@@ -506,13 +506,13 @@ static void wait_closed(struct xs_handle *xs, struct tool_device *devs,
     }
 }
 
-int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
-                        unsigned int n, enum tool_force force,
-                        unsigned int timeout_ms)
+int tool_devices_remove(const char *dir, struct xs_handle *xs,
+                        struct tool_device *devs, unsigned int n,
+                        enum tool_force force, unsigned int timeout_ms)
 {
     uint64_t tmo = (uint64_t)timeout_ms * 1000000ull;
     uint64_t deadline = iovm_now_ns() + tmo;
-    char msg[96];
+    char msg[96], why[300];
     unsigned int i;
     int rc = 0;
     bool *closing = calloc(n ? n : 1, sizeof(*closing));
@@ -564,8 +564,11 @@ int tool_devices_remove(struct xs_handle *xs, struct tool_device *devs,
                     remove_fail(d, r, msg);
                 }
             }
-            /* A local backend would run its hotplug script (remove)
-             * here; the simulator runs none. */
+            /* A backend in dom0: libxl runs its hotplug script's
+             * remove now (a failure is logged, the removal goes on). */
+            if (r == 0 && d->be_domid == 0 &&
+                tool_hotplug(dir, xs, d->be, "remove", why, sizeof(why)))
+                fprintf(stderr, "iovm-sim: warning: %s\n", why);
         }
         if (!d->rc || force == TOOL_FORCE_ON)
             device_destroy(xs, d);
@@ -601,7 +604,7 @@ static void devices_destroy(struct sim_tool *t, uint32_t domid)
     }
     free(kinds);
 
-    tool_devices_remove(t->xs, rms, n, TOOL_FORCE_ON,
+    tool_devices_remove(t->dir, t->xs, rms, n, TOOL_FORCE_ON,
                         t->timeout_ms ? t->timeout_ms : DESTROY_TIMEOUT_MS);
     for (i = 0; i < n && !t->quiet; i++)
         if (rms[i].rc)

@@ -9,8 +9,8 @@
  *
  * No backend is started here.  A driver domain's backend is a daemon the
  * caller runs inside that domain (on real Xen, xl devd and iovmd); with a
- * backend in dom0 we wait for the backend states as libxl does but run no
- * hotplug script.
+ * backend in dom0 we wait for the backend states and run its hotplug
+ * script (add, remove) as libxl does (hotplug.c).
  *
  * Trusts its command line.  Config files and disk specs are untrusted and
  * parsed by xlcfg.c.  Backend state nodes, which driver domains write,
@@ -393,8 +393,8 @@ static int xl_disk_add(struct sim_tool *t, uint32_t domid, struct xl_disk *d,
 /*
  * libxl__wait_device_connection: a QEMU backend (qdisk) is not waited
  * for; a vbd must reach exactly InitWait, within LIBXL_INIT_TIMEOUT of
- * its commit.  libxl would then run the hotplug script for a dom0
- * backend; for a driver domain's, xl devd runs it there.
+ * its commit.  libxl then runs the hotplug script for a dom0 backend
+ * (xl_disk_hotplug); for a driver domain's, xl devd (iovmd) runs it.
  */
 static int xl_disk_wait(struct sim_tool *t, const struct xl_disk *d,
                         struct xlcfg_err *err)
@@ -415,6 +415,20 @@ static int xl_disk_wait(struct sim_tool *t, const struct xl_disk *d,
         return xl_msg(err, rc, "backend %s: state node removed while "
                       "waiting for state 2 (InitWait)", d->be);
     return 0;
+}
+
+/* A backend in dom0: libxl runs the hotplug script once it is in
+ * InitWait (a driver domain runs its own). */
+static int xl_disk_hotplug(struct sim_tool *t, const struct xl_disk *d,
+                           struct xlcfg_err *err)
+{
+    char why[300];
+    int rc;
+
+    if (d->be_domid != 0 || d->cfg.backendtype == XLCFG_BACKEND_QDISK)
+        return 0;
+    rc = tool_hotplug(t->dir, t->xs, d->be, "add", why, sizeof(why));
+    return rc ? xl_msg(err, rc, "%s", why) : 0;
 }
 
 /* ----------------------------------------------------------- create */
@@ -633,6 +647,8 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
     for (i = 0; !rc && i < c.ndisks; i++) {
         bad = &c.disks[i];
         rc = xl_disk_wait(t, bad, &c.err);
+        if (!rc)
+            rc = xl_disk_hotplug(t, bad, &c.err);
     }
     /*
      * Here libxl adds console 0 and waits for xenconsoled's tty, then
@@ -693,6 +709,8 @@ static int xl_cmd_block_attach(struct sim_tool *t, int argc, char **argv)
     /* A failed wait leaves every node, as libxl does. */
     if (!rc)
         rc = xl_disk_wait(t, &d, &err);
+    if (!rc)
+        rc = xl_disk_hotplug(t, &d, &err);
     if (rc)
         tool_fail("block-attach %s %s: %s", argv[1], d.cfg.vdev, err.msg);
     xlcfg_disk_free(&d.cfg);
@@ -738,7 +756,7 @@ static int xl_cmd_block_detach(struct sim_tool *t, int argc, char **argv)
     free(spec);
     if (rc)
         return tool_fail("Hotunplug isn't supported for specification virtio");
-    rc = tool_devices_remove(t->xs, &dev, 1,
+    rc = tool_devices_remove(t->dir, t->xs, &dev, 1,
                              force ? TOOL_FORCE_ON : TOOL_FORCE_OFF,
                              t->timeout_ms);
     if (rc)

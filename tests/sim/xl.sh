@@ -251,8 +251,27 @@ expect_eq "$(node "$BEE")" "$BEE = \"\" (n0,r$g)" "dom0 backend perms"
 expect_eq "$(node "/local/domain/$g/device/vbd/51776/backend-id")" \
     "/local/domain/$g/device/vbd/51776/backend-id = \"0\" (n$g,r0)" \
     "dom0 frontend perms"
+# libxl ran the block script (Debian's) in dom0: a loop device.
+expect_eq "$(sim exec 0 -- xenstore-read "$BEE/hotplug-status")" connected \
+    "dom0 hotplug script ran"
+loopdev=$(sim exec 0 -- xenstore-read "$BEE/physical-device-path")
+losetup "$loopdev" | grep -qF "$IMG" || fail "no loop device on the image"
 sim xl block-detach guest xvde
 expect_fail "dom0 backend cleaned up" exists /local/domain/0/backend
+[ -z "$(losetup -j "$IMG")" ] || fail "the block script's remove did not run"
+echo "ok: the block script's remove detached $loopdev"
+# A script that fails: the attach fails with its message, as libxl's.
+printf '#!/bin/sh\nxenstore-write "$XENBUS_PATH/hotplug-error" "no volume here" "$XENBUS_PATH/hotplug-status" error\nexit 1\n' \
+    >"$T/bad-script"
+chmod +x "$T/bad-script"
+if sim xl block-attach guest "vdev=xvdh,script=$T/bad-script,target=$IMG" \
+    2>"$T/err"; then
+    fail "attach with a failing script succeeded"
+fi
+grep -q "bad-script add failed; error detected: no volume here" "$T/err" ||
+    fail "failing script: $(cat "$T/err")"
+echo "ok: a failing dom0 hotplug script fails the attach: $(cat "$T/err")"
+sim xl block-detach guest xvdh -f 2>/dev/null || true
 
 # ------------------------------------------------------------- failures
 printf 'name = "lonely"\ndisk = [ "backend=idle, vdev=xvda, target=%s" ]\n' \
