@@ -40,6 +40,7 @@
 #include "iovmd.h"
 #include "log.h"
 #include "util.h"
+#include "xbdev.h"
 
 #define NS_PER_MS 1000000ull
 
@@ -136,38 +137,30 @@ static void dev_free(struct iovmd *d, struct iovmd_dev *v)
     free(v);
 }
 
+static void scan_one(void *arg, const char *kind, uint32_t fe, uint32_t devid)
+{
+    struct iovmd *d = arg;
+    const struct iovmd_class *c = NULL;
+    unsigned int k;
+
+    for (k = 0; k < IOVM_ARRAY_SIZE(d->classes); k++)
+        if (d->classes[k].kind && !strcmp(d->classes[k].kind, kind))
+            c = &d->classes[k];
+    if (c && !dev_find(d, c, fe, devid))
+        dev_add(d, c, fe, devid);
+}
+
 void iovmd_scan(struct iovmd *d)
 {
-    unsigned int k, nf, nd, i, j;
-    char path[160];
+    const char *kinds[IOVM_ARRAY_SIZE(d->classes)];
+    unsigned int k, n = 0;
 
-    for (k = 0; k < IOVM_ARRAY_SIZE(d->classes); k++) {
-        const struct iovmd_class *c = &d->classes[k];
-        char **fes;
-
-        if (!c->kind || !c->backend)
-            continue;
-        snprintf(path, sizeof(path), "%s/backend/%s", d->home, c->kind);
-        fes = xs_directory(d->xs, XBT_NULL, path, &nf);
-        for (i = 0; fes && i < nf; i++) {
-            unsigned int fe, devid;
-            char **devs;
-
-            if (iovm_parse_uint(fes[i], 0x7fef, &fe))
-                continue;
-            snprintf(path, sizeof(path), "%s/backend/%s/%u", d->home,
-                     c->kind, fe);
-            devs = xs_directory(d->xs, XBT_NULL, path, &nd);
-            for (j = 0; devs && j < nd; j++) {
-                if (iovm_parse_uint(devs[j], UINT32_MAX, &devid) ||
-                    dev_find(d, c, fe, devid))
-                    continue;
-                dev_add(d, c, fe, devid);
-            }
-            free(devs);
-        }
-        free(fes);
-    }
+    /* Only the kinds we have a backend for: the others are left to
+     * whatever else serves them. */
+    for (k = 0; k < IOVM_ARRAY_SIZE(d->classes); k++)
+        if (d->classes[k].kind && d->classes[k].backend)
+            kinds[n++] = d->classes[k].kind;
+    xbdev_walk(d->xs, d->home, kinds, n, scan_one, d);
 }
 
 void iovmd_watch_event(struct iovmd *d, const char *path)

@@ -26,6 +26,7 @@
 #include "blk-store.h"
 #include "devstat.h"
 #include "ring.h"
+#include "xbdev.h"
 #include "xenbus.h"
 
 #define BLK_MAX_QUEUES 16u
@@ -172,38 +173,26 @@ void blk_queue_request_stop(struct blk_queue *q);
 enum blk_kind { BLK_KIND_VBD, BLK_KIND_QDISK };
 
 struct blk_dev {
-    struct blk_dev *next;
+    struct xbdev xb;          /* the life cycle: paths, states (xbdev.h) */
     struct blkback *bb;
     enum blk_kind kind;
-    uint32_t fe_domid;
-    uint32_t devid;
-    char be[160];             /* absolute backend directory */
-    char fe[160];             /* frontend directory */
-    bool fe_watched;
-    enum xenbus_state state;  /* what we last wrote */
-    bool probed;
-    bool probe_failed;        /* by this process: not retried (the
-                                 toolstack removes and re-adds it) */
-    bool gone;                /* removed: free after this round */
-    uint64_t remove_at;       /* offline and Closed: remove our directory
-                                 then (ns, monotonic); 0: not due */
     struct blk_store store;
     bool store_open;
     struct blk_limits lim;
     bool cdrom, removable;
     unsigned int nqueues;
     struct blk_queue *queues;
-    bool connected;
     bool flush_withdrawn;
-    bool resume_checked;      /* looked for a clean stop to resume from */
 };
+
+#define BLK_DEV(xd) ((struct blk_dev *)(xd)) /* xb is the first member */
 
 /* The daemon. */
 struct blkback {
     struct xs_handle *xs;
     uint32_t domid;
     char home[64];            /* /local/domain/<domid> */
-    struct blk_dev *devs;
+    struct xbdev *devs;       /* of struct blk_dev */
     unsigned int max_queues;
     bool persistent;          /* offer persistent grants */
     bool indirect;            /* offer indirect segments */
@@ -211,7 +200,6 @@ struct blkback {
     unsigned int poll_us;     /* busy-poll before sleeping (0: never) */
     unsigned int max_pgrants; /* persistent grants per queue */
     unsigned int remove_delay_ms; /* Closed -> removing our directory */
-    uint64_t wake_at;         /* earliest remove_at of any device (ns) */
     int main_efd;             /* queue threads poke the main loop */
     const char *only;         /* serve only this backend path, or NULL */
     /*
@@ -234,8 +222,8 @@ struct blkback {
     struct iovm_devstat *stat; /* iovmd's status page, or NULL */
 };
 
-/* Brings dev in line with xenstore; returns false when it is gone. */
-bool blk_dev_reconcile(struct blk_dev *dev);
+/* The block class's part of the life cycle (blk-xs.c). */
+extern const struct xbdev_ops blk_xbdev_ops;
 /* Tears a device down (stop, unmap, close); optionally writes Closing. */
 void blk_dev_shutdown(struct blk_dev *dev, bool closing);
 /*

@@ -53,7 +53,7 @@ static void q_complain(struct blk_queue *q, const char *what, uint64_t id)
 
     if (n <= 10 || !(n % 1000))
         LOG_WARN("%s queue %u: request %llu refused: %s (%llu so far)",
-                 q->dev->be, q->idx, (unsigned long long)id, what,
+                 q->dev->xb.be, q->idx, (unsigned long long)id, what,
                  (unsigned long long)n);
 }
 
@@ -149,12 +149,12 @@ static int copy_segments(struct blk_queue *q, struct blk_io *io, bool to_guest)
             seg[i].source.virt = local;
             seg[i].dest.foreign.ref = s->gref;
             seg[i].dest.foreign.offset = blk_seg_offset(s);
-            seg[i].dest.foreign.domid = q->dev->fe_domid;
+            seg[i].dest.foreign.domid = q->dev->xb.fe_domid;
         } else {
             seg[i].flags = GNTCOPY_source_gref;
             seg[i].source.foreign.ref = s->gref;
             seg[i].source.foreign.offset = blk_seg_offset(s);
-            seg[i].source.foreign.domid = q->dev->fe_domid;
+            seg[i].source.foreign.domid = q->dev->xb.fe_domid;
             seg[i].dest.virt = local;
         }
     }
@@ -234,7 +234,7 @@ static int load_indirect(struct blk_queue *q, struct blk_io *io)
         for (i = 0; i < n; i++) {
             seg[i].flags = GNTCOPY_source_gref;
             seg[i].source.foreign.ref = io->req.indirect_grefs[i];
-            seg[i].source.foreign.domid = q->dev->fe_domid;
+            seg[i].source.foreign.domid = q->dev->xb.fe_domid;
             seg[i].dest.virt = (char *)q->indirect_buf + (size_t)i * PAGE;
             seg[i].len = PAGE;
         }
@@ -455,7 +455,7 @@ static int process_ring(struct blk_queue *q, bool *more)
         if (n < 0) {
             LOG_ERR("%s queue %u: frontend ring indices are corrupt; "
                     "halting the ring",
-                    q->dev->be, q->idx);
+                    q->dev->xb.be, q->idx);
             __atomic_store_n(&q->broken, true, __ATOMIC_RELEASE);
             poke_main(q);
             return -EPROTO;
@@ -535,7 +535,7 @@ static void complete_one(struct blk_queue *q, struct blk_io *io, int res)
         }
         if (res < 0 || (size_t)res != want) {
             LOG_WARN("%s: %s of %zu bytes at sector %llu failed: %s",
-                     q->dev->be,
+                     q->dev->xb.be,
                      io->req.io_op == BLKIF_OP_READ ? "read" : "write", want,
                      (unsigned long long)io->req.sector,
                      res < 0 ? strerror(-res) : "short transfer");
@@ -621,7 +621,7 @@ static void drain_all(struct blk_queue *q)
         if (io_uring_wait_cqe_timeout(&q->uring, &cqe, &ts) == -ETIME) {
             if (++waited % 10 == 0)
                 LOG_WARN("%s queue %u: waiting for %u I/Os to finish",
-                         q->dev->be, q->idx, q->inflight);
+                         q->dev->xb.be, q->idx, q->inflight);
             continue;
         }
         reap(q);
@@ -805,7 +805,7 @@ int blk_queue_start(struct blk_queue *q)
         LOG_ERR("%s: io_uring is not available (%s); iovm-blkback needs "
                 "it (Linux >= 5.6, not disabled by sysctl "
                 "kernel.io_uring_disabled)",
-                q->dev->be, strerror(-rc));
+                q->dev->xb.be, strerror(-rc));
         goto fail;
     }
     q->uring_ok = true;
@@ -817,7 +817,7 @@ int blk_queue_start(struct blk_queue *q)
         if (!q->fixed_files)
             LOG_DEBUG("%s queue %u: cannot register the store's files "
                       "with io_uring; using plain fds",
-                      q->dev->be, q->idx);
+                      q->dev->xb.be, q->idx);
     }
     rc = io_uring_register_eventfd(&q->uring, q->uring_efd);
     if (rc)
@@ -825,13 +825,13 @@ int blk_queue_start(struct blk_queue *q)
     if (q->dev->bb->sandboxed) {
         rc = blk_sandbox_ring(&q->uring);
         if (rc) {
-            LOG_ERR("%s: cannot restrict io_uring: %s", q->dev->be,
+            LOG_ERR("%s: cannot restrict io_uring: %s", q->dev->xb.be,
                     strerror(-rc));
             goto fail;
         }
     }
     /* Per queue, and at most BLK_PGRANT_DEVICE_MAX for the device. */
-    pgrant_init(&q->pcache, q->gnt, q->dev->fe_domid,
+    pgrant_init(&q->pcache, q->gnt, q->dev->xb.fe_domid,
                 IOVM_MIN(q->dev->bb->max_pgrants,
                          IOVM_MAX(BLK_PGRANT_DEVICE_MAX /
                                       IOVM_MAX(q->dev->nqueues, 1u),

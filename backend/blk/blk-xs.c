@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * xenstore side of one virtual block device: probe (open the storage,
- * advertise limits, InitWait), connect (read the frontend's ring keys,
- * map rings, bind event channels, start the queues, publish the disk,
- * Connected), disconnect, and the level-triggered reconciler that drives
- * them from whatever the store says now — events may be coalesced, lost
- * or spurious, so every call re-reads the states (R-SM-1).
+ * The block class's part of a device's life (lib/xbdev.c drives it, from
+ * whatever the store says now): probe (advertise limits; open the
+ * storage, or wait for the hotplug script's physical-device), connect
+ * (read the frontend's ring keys, map rings, bind event channels, start
+ * the queues, publish the disk, Connected), disconnect, and the checks
+ * while connected (a broken ring, a refused flush, a resize).
  *
  * Trust: the backend directory is written by the toolstack and by us
  * (the frontend can only read it); everything under the frontend
@@ -35,33 +35,12 @@ static struct xs_handle *XS(struct blk_dev *dev)
     return dev->bb->xs;
 }
 
-/* A fatal device error: error node, Closing, like xenbus_dev_fatal(). */
-static void dev_fatal(struct blk_dev *dev, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void dev_fatal(struct blk_dev *dev, int err, const char *fmt, ...)
-{
-    char msg[200];
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    LOG_ERR("%s: %s", dev->be, msg);
-    xb_write_error(XS(dev), dev->be, err, "%s", msg);
-    blk_dev_shutdown(dev, true);
-}
+/* A fatal device error: error node, disconnect, Closing. */
+#define dev_fatal(dev, ...) xbdev_fatal(&(dev)->xb, __VA_ARGS__)
 
 static int dev_switch(struct blk_dev *dev, enum xenbus_state s, bool force)
 {
-    int rc = xb_switch_state(XS(dev), dev->be, s, force);
-
-    if (!rc) {
-        if (dev->state != s)
-            LOG_INFO("%s: %s -> %s", dev->be, xb_state_name(dev->state),
-                     xb_state_name(s));
-        dev->state = s;
-    }
-    return rc;
+    return xbdev_switch(&dev->xb, s, force);
 }
 
 /* ---------------------------------------------------------------- */
@@ -83,14 +62,14 @@ static int dev_store_path(struct blk_dev *dev, char *path, size_t len)
 
     /* The script writes hotplug-status last: until then, wait. */
     if (dev->bb->hotplug &&
-        (xb_read_str(XS(dev), XBT_NULL, dev->be, "hotplug-status", pd,
+        (xb_read_str(XS(dev), XBT_NULL, dev->xb.be, "hotplug-status", pd,
                      sizeof(pd)) ||
          strcmp(pd, "connected")))
         return -EAGAIN;
-    rc = xb_read_str(XS(dev), XBT_NULL, dev->be, "physical-device", pd,
+    rc = xb_read_str(XS(dev), XBT_NULL, dev->xb.be, "physical-device", pd,
                      sizeof(pd));
     if (rc == -ENOENT) {
-        rc = xb_read_str(XS(dev), XBT_NULL, dev->be, "params", params,
+        rc = xb_read_str(XS(dev), XBT_NULL, dev->xb.be, "params", params,
                          sizeof(params));
         return rc ? rc : blk_store_resolve(params, path, len);
     }
@@ -99,7 +78,7 @@ static int dev_store_path(struct blk_dev *dev, char *path, size_t len)
     if (sscanf(pd, "%x:%x%n", &maj, &min, &end) != 2 || pd[end])
         return -EINVAL;
     /* The node the script named, if it is that device; else udev's. */
-    if (!xb_read_str(XS(dev), XBT_NULL, dev->be, "physical-device-path", pdp,
+    if (!xb_read_str(XS(dev), XBT_NULL, dev->xb.be, "physical-device-path", pdp,
                      sizeof(pdp)) &&
         !stat(pdp, &sb) && S_ISBLK(sb.st_mode) &&
         major(sb.st_rdev) == maj && minor(sb.st_rdev) == min) {
@@ -135,18 +114,18 @@ static int dev_open_store(struct blk_dev *dev)
         dev_fatal(dev, -rc, "finding the storage: %s", strerror(-rc));
         return rc;
     }
-    if (xb_read_str(XS(dev), XBT_NULL, dev->be, "mode", mode, sizeof(mode)))
+    if (xb_read_str(XS(dev), XBT_NULL, dev->xb.be, "mode", mode, sizeof(mode)))
         strcpy(mode, "w");
-    if (xb_read_str(XS(dev), XBT_NULL, dev->be, "device-type", dtype,
+    if (xb_read_str(XS(dev), XBT_NULL, dev->xb.be, "device-type", dtype,
                     sizeof(dtype)))
         strcpy(dtype, "disk");
     writable = mode[0] == 'w';
     dev->cdrom = !strcmp(dtype, "cdrom");
-    xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "discard-enable", 1,
+    xb_read_uint_default(XS(dev), XBT_NULL, dev->xb.be, "discard-enable", 1,
                          writable, &discard);
-    xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "direct-io-safe", 1, 0,
+    xb_read_uint_default(XS(dev), XBT_NULL, dev->xb.be, "direct-io-safe", 1, 0,
                          &dio);
-    xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "removable", 1, 0,
+    xb_read_uint_default(XS(dev), XBT_NULL, dev->xb.be, "removable", 1, 0,
                          &removable);
     dev->removable = removable;
     /*
@@ -186,7 +165,7 @@ static int dev_open_store(struct blk_dev *dev)
     dev->lim.discard = dev->store.discard;
     dev->lim.discard_secure = dev->store.discard_secure;
     dev->lim.max_indirect_segs = bb->indirect ? BLK_MAX_INDIRECT_SEGS : 0;
-    LOG_INFO("%s: %s, %llu sectors, %s%s%s%s", dev->be, dev->store.path,
+    LOG_INFO("%s: %s, %llu sectors, %s%s%s%s", dev->xb.be, dev->store.path,
              (unsigned long long)dev->lim.sectors,
              dev->lim.readonly ? "read-only" : "read-write",
              dev->store.direct ? ", O_DIRECT" : "",
@@ -196,11 +175,12 @@ static int dev_open_store(struct blk_dev *dev)
 }
 
 /*
- * Probe: advertise the limits, then InitWait (unless resuming a device
- * that is Connected already).  Without a hotplug script the storage is
- * opened first, so a disk that cannot be served never reaches InitWait;
- * with one, the script runs once we are in InitWait (Debian's block
- * script insists) and the storage opens when it has said where it is.
+ * Probe: advertise the limits (lib/xbdev.c then writes InitWait, unless
+ * resuming a device that is Connected already).  Without a hotplug
+ * script the storage is opened first, so a disk that cannot be served
+ * never reaches InitWait; with one, the script runs once we are in
+ * InitWait (Debian's block script insists) and the storage opens when it
+ * has said where it is (ops_prepare).
  */
 static int dev_probe(struct blk_dev *dev, bool resume)
 {
@@ -215,25 +195,25 @@ static int dev_probe(struct blk_dev *dev, bool resume)
     /* Limits before InitWait: some frontends read them early. */
     rc = 0;
     if (bb->indirect)
-        rc = xb_printf(XS(dev), XBT_NULL, dev->be,
+        rc = xb_printf(XS(dev), XBT_NULL, dev->xb.be,
                        "feature-max-indirect-segments", "%u",
                        BLK_MAX_INDIRECT_SEGS);
     if (!rc)
-        rc = xb_printf(XS(dev), XBT_NULL, dev->be, "multi-queue-max-queues",
+        rc = xb_printf(XS(dev), XBT_NULL, dev->xb.be, "multi-queue-max-queues",
                        "%u", bb->max_queues);
     if (!rc)
-        rc = xb_printf(XS(dev), XBT_NULL, dev->be, "max-ring-page-order",
+        rc = xb_printf(XS(dev), XBT_NULL, dev->xb.be, "max-ring-page-order",
                        "%u", bb->max_ring_order);
     /* We open the storage ourselves: no hotplug script to wait for. */
     if (!rc && !bb->hotplug)
-        rc = xb_printf(XS(dev), XBT_NULL, dev->be, "hotplug-status",
+        rc = xb_printf(XS(dev), XBT_NULL, dev->xb.be, "hotplug-status",
                        "connected");
     if (rc) {
         dev_fatal(dev, -rc, "writing limits: %s", strerror(-rc));
         return rc;
     }
-    dev->probed = true;
-    return resume ? 0 : dev_switch(dev, XenbusStateInitWait, false);
+    (void)resume; /* the same limits either way */
+    return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -249,7 +229,7 @@ static void queue_teardown(struct blk_queue *q)
         LOG_INFO("%s queue %u: %llu requests, %llu wake-ups (%llu spurious), "
                  "%llu notifications, %llu refused; grants: %llu maps in "
                  "%llu calls, %llu cache hits",
-                 q->dev->be, q->idx, (unsigned long long)q->st_reqs,
+                 q->dev->xb.be, q->idx, (unsigned long long)q->st_reqs,
                  (unsigned long long)q->st_wakeups,
                  (unsigned long long)q->st_spurious,
                  (unsigned long long)q->st_notify,
@@ -337,7 +317,7 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
                                                      blk_abi_entry_size(abi)) *
                                           (BLK_MAX_SEGS + 8));
     q->ring_addr = xengnttab_map_domain_grant_refs(
-        q->gnt, npages, dev->fe_domid, refs, PROT_READ | PROT_WRITE);
+        q->gnt, npages, dev->xb.fe_domid, refs, PROT_READ | PROT_WRITE);
     if (!q->ring_addr) {
         rc = -errno;
         dev_fatal(dev, -rc, "%s: mapping the ring failed: %s", dir,
@@ -354,8 +334,8 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
         return rc;
     }
     /* This handle only ever talks to the frontend's domain. */
-    xenevtchn_restrict(q->evtchn, dev->fe_domid);
-    lport = xenevtchn_bind_interdomain(q->evtchn, dev->fe_domid, port);
+    xenevtchn_restrict(q->evtchn, dev->xb.fe_domid);
+    lport = xenevtchn_bind_interdomain(q->evtchn, dev->xb.fe_domid, port);
     if (lport < 0) {
         rc = -errno;
         dev_fatal(dev, -rc, "%s: binding event channel %u failed: %s", dir,
@@ -381,39 +361,39 @@ static int write_disk_info(struct blk_dev *dev, xs_transaction_t t)
                         (dev->removable ? VDISK_REMOVABLE : 0);
     int rc;
 
-    rc = xb_printf(xs, t, dev->be, "feature-flush-cache", "%d",
+    rc = xb_printf(xs, t, dev->xb.be, "feature-flush-cache", "%d",
                    dev->lim.flush);
     if (!rc)
-        rc = xb_printf(xs, t, dev->be, "feature-barrier", "%d",
+        rc = xb_printf(xs, t, dev->xb.be, "feature-barrier", "%d",
                        dev->lim.barrier);
     if (!rc && dev->lim.discard) {
-        rc = xb_printf(xs, t, dev->be, "discard-granularity", "%u",
+        rc = xb_printf(xs, t, dev->xb.be, "discard-granularity", "%u",
                        dev->store.discard_granularity
                            ? dev->store.discard_granularity
                            : dev->lim.sector_size);
         if (!rc)
-            rc = xb_printf(xs, t, dev->be, "discard-alignment", "0");
+            rc = xb_printf(xs, t, dev->xb.be, "discard-alignment", "0");
         if (!rc)
-            rc = xb_printf(xs, t, dev->be, "discard-secure", "%d",
+            rc = xb_printf(xs, t, dev->xb.be, "discard-secure", "%d",
                            dev->lim.discard_secure);
     }
     if (!rc)
-        rc = xb_printf(xs, t, dev->be, "feature-discard", "%d",
+        rc = xb_printf(xs, t, dev->xb.be, "feature-discard", "%d",
                        dev->lim.discard);
     /* Our capability, not the negotiated value (the 2022 Linux fix). */
     if (!rc)
-        rc = xb_printf(xs, t, dev->be, "feature-persistent", "%d",
+        rc = xb_printf(xs, t, dev->xb.be, "feature-persistent", "%d",
                        dev->bb->persistent);
     if (!rc)
-        rc = xb_printf(xs, t, dev->be, "sectors", "%llu",
+        rc = xb_printf(xs, t, dev->xb.be, "sectors", "%llu",
                        (unsigned long long)dev->lim.sectors);
     if (!rc)
-        rc = xb_printf(xs, t, dev->be, "info", "%u", info);
+        rc = xb_printf(xs, t, dev->xb.be, "info", "%u", info);
     if (!rc)
-        rc = xb_printf(xs, t, dev->be, "sector-size", "%u",
+        rc = xb_printf(xs, t, dev->xb.be, "sector-size", "%u",
                        dev->lim.sector_size);
     if (!rc)
-        rc = xb_printf(xs, t, dev->be, "physical-sector-size", "%u",
+        rc = xb_printf(xs, t, dev->xb.be, "physical-sector-size", "%u",
                        dev->store.phys_sector_size);
     return rc;
 }
@@ -426,7 +406,7 @@ static int dev_connect(struct blk_dev *dev)
     enum blk_abi abi;
     int rc;
 
-    rc = xb_read_str(XS(dev), XBT_NULL, dev->fe, "protocol", proto,
+    rc = xb_read_str(XS(dev), XBT_NULL, dev->xb.fe, "protocol", proto,
                      sizeof(proto));
     if (rc == -ENOENT)
         proto[0] = '\0';
@@ -435,10 +415,10 @@ static int dev_connect(struct blk_dev *dev)
         return -EINVAL;
     }
     blk_abi_parse(proto, &abi);
-    rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->fe, "feature-persistent",
+    rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->xb.fe, "feature-persistent",
                               1, 0, &fe_persistent);
     if (!rc)
-        rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->fe,
+        rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->xb.fe,
                                   "multi-queue-num-queues", bb->max_queues, 1,
                                   &nq);
     if (rc || nq == 0) {
@@ -447,7 +427,7 @@ static int dev_connect(struct blk_dev *dev)
                                "feature-persistent");
         return -EINVAL;
     }
-    rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->fe, "ring-page-order",
+    rc = xb_read_uint_default(XS(dev), XBT_NULL, dev->xb.fe, "ring-page-order",
                               bb->max_ring_order, 0, &order);
     if (rc) {
         dev_fatal(dev, EINVAL, "bad ring-page-order");
@@ -471,15 +451,15 @@ static int dev_connect(struct blk_dev *dev)
     }
     for (i = 0; i < nq; i++) {
         if (nq == 1)
-            snprintf(dir, sizeof(dir), "%s", dev->fe);
+            snprintf(dir, sizeof(dir), "%s", dev->xb.fe);
         else
-            snprintf(dir, sizeof(dir), "%s/queue-%u", dev->fe, i);
+            snprintf(dir, sizeof(dir), "%s/queue-%u", dev->xb.fe, i);
         rc = queue_connect(dev, &dev->queues[i], dir, order, abi,
                            bb->persistent && fe_persistent);
         if (rc)
             return rc; /* dev_fatal tore it all down */
     }
-    dev->connected = true;
+    dev->xb.connected = true;
     if (bb->stat) {
         for (i = 0; i < nq && i < IOVM_DEVSTAT_QUEUES; i++)
             dev->queues[i].ds = &bb->stat->q[i];
@@ -502,11 +482,9 @@ static int dev_connect(struct blk_dev *dev)
         dev_fatal(dev, -rc, "publishing the disk: %s", strerror(-rc));
         return rc;
     }
-    /* Any clean stop before this is consumed. */
-    xb_rm_key(XS(dev), dev->be, BLK_CLEAN_STOP_KEY);
     LOG_INFO("%s: connected to domain %u: %u queue(s), %u-page ring, %s, "
              "%s grants",
-             dev->be, dev->fe_domid, nq, 1u << order,
+             dev->xb.be, dev->xb.fe_domid, nq, 1u << order,
              proto[0] ? proto : "native",
              bb->persistent && fe_persistent ? "persistent" : "copied");
     return dev_switch(dev, XenbusStateConnected, false);
@@ -529,23 +507,23 @@ static void dev_disconnect(struct blk_dev *dev)
         for (i = 0; i < IOVM_DEVSTAT_QUEUES; i++)
             IOVM_DEVSTAT_SET(dev->bb->stat->q[i].inflight, 0);
     }
-    if (dev->connected)
-        LOG_INFO("%s: disconnected", dev->be);
-    dev->connected = false;
+    if (dev->xb.connected)
+        LOG_INFO("%s: disconnected", dev->xb.be);
+    dev->xb.connected = false;
 }
 
 void blk_dev_suspend(struct blk_dev *dev)
 {
-    bool resumable = dev->connected && dev->state == XenbusStateConnected;
+    bool resumable = dev->xb.connected && dev->xb.state == XenbusStateConnected;
 
     /* Every request taken is answered and published before this
      * returns; what the frontend queues meanwhile waits in its ring. */
     dev_disconnect(dev);
     if (resumable &&
-        !xb_printf(XS(dev), XBT_NULL, dev->be, BLK_CLEAN_STOP_KEY, "1"))
+        !xb_printf(XS(dev), XBT_NULL, dev->xb.be, BLK_CLEAN_STOP_KEY, "1"))
         LOG_INFO("%s: stopped with the rings drained; the next backend "
                  "process resumes the device",
-                 dev->be);
+                 dev->xb.be);
 }
 
 void blk_dev_shutdown(struct blk_dev *dev, bool closing)
@@ -558,19 +536,14 @@ void blk_dev_shutdown(struct blk_dev *dev, bool closing)
 void blk_dev_free(struct blk_dev *dev)
 {
     dev_disconnect(dev);
-    if (dev->fe_watched) {
-        char path[200];
-
-        snprintf(path, sizeof(path), "%s/state", dev->fe);
-        xs_unwatch(XS(dev), path, "fe");
-    }
+    xbdev_unwatch(&dev->xb);
     if (dev->store_open)
         blk_store_close(&dev->store);
     free(dev);
 }
 
 /* ---------------------------------------------------------------- */
-/* the reconciler */
+/* while connected */
 
 /* Storage grew or shrank: publish it (sectors, then state again). */
 static void dev_check_resize(struct blk_dev *dev)
@@ -580,12 +553,12 @@ static void dev_check_resize(struct blk_dev *dev)
     if (!dev->store_open || blk_store_size(&dev->store, &size) ||
         (size >> 9) == dev->lim.sectors)
         return;
-    LOG_INFO("%s: resized from %llu to %llu sectors", dev->be,
+    LOG_INFO("%s: resized from %llu to %llu sectors", dev->xb.be,
              (unsigned long long)dev->lim.sectors,
              (unsigned long long)(size >> 9));
     __atomic_store_n(&dev->lim.sectors, size >> 9, __ATOMIC_RELEASE);
-    if (dev->state == XenbusStateConnected) {
-        xb_printf(XS(dev), XBT_NULL, dev->be, "sectors", "%llu",
+    if (dev->xb.state == XenbusStateConnected) {
+        xb_printf(XS(dev), XBT_NULL, dev->xb.be, "sectors", "%llu",
                   (unsigned long long)(size >> 9));
         /* Re-writing Connected tells the frontend to look. */
         dev_switch(dev, XenbusStateConnected, true);
@@ -613,197 +586,62 @@ static bool dev_check_queues(struct blk_dev *dev)
             dev->lim.flush = dev->lim.barrier = false;
             LOG_WARN("%s: storage refused a flush; withdrawing "
                      "feature-flush-cache",
-                     dev->be);
-            xb_printf(XS(dev), XBT_NULL, dev->be, "feature-flush-cache", "0");
-            xb_printf(XS(dev), XBT_NULL, dev->be, "feature-barrier", "0");
+                     dev->xb.be);
+            xb_printf(XS(dev), XBT_NULL, dev->xb.be, "feature-flush-cache", "0");
+            xb_printf(XS(dev), XBT_NULL, dev->xb.be, "feature-barrier", "0");
         }
     }
     return true;
 }
 
-static void dev_watch_frontend(struct blk_dev *dev)
-{
-    char path[200];
+/* ---------------------------------------------------------------- */
+/* the class's hooks (lib/xbdev.c drives them) */
 
-    /* Under iovmd, iovmd watches and pokes us. */
-    if (dev->fe_watched || dev->bb->supervised)
-        return;
-    snprintf(path, sizeof(path), "%s/state", dev->fe);
-    if (xs_watch(XS(dev), path, "fe"))
-        dev->fe_watched = true;
+static int ops_probe(struct xbdev *xd, bool resume)
+{
+    return dev_probe(BLK_DEV(xd), resume);
 }
 
-/*
- * Taken offline (online=0) and closed: let go of everything before
- * writing Closed, so "Closed" means nothing is mapped or open any more.
- * Then the directory goes, as xl devd removes it after its hotplug
- * script: libxl in dom0 first waits to read Closed (the node vanishing
- * before it does fails its removal) and then waits up to 10 s for the
- * driver domain to remove the directory.  Nothing tells us libxl has
- * read it, so we remove it remove_delay_ms after writing Closed.
- * Returns false once the directory is removed (the device is forgotten).
- */
-static bool dev_offline(struct blk_dev *dev)
+static int ops_prepare(struct xbdev *xd)
 {
-    struct blkback *bb = dev->bb;
-    uint64_t now = iovm_now_ns();
+    return dev_open_store(BLK_DEV(xd));
+}
 
-    dev_disconnect(dev);
+static int ops_connect(struct xbdev *xd)
+{
+    return dev_connect(BLK_DEV(xd));
+}
+
+static void ops_disconnect(struct xbdev *xd)
+{
+    dev_disconnect(BLK_DEV(xd));
+}
+
+static void ops_release(struct xbdev *xd)
+{
+    struct blk_dev *dev = BLK_DEV(xd);
+
     if (dev->store_open) {
         blk_store_close(&dev->store);
         dev->store_open = false;
     }
-    /* online=1 again would probe (reopen) afresh. */
-    dev->probed = false;
-    if (dev->state != XenbusStateClosed &&
-        !dev_switch(dev, XenbusStateClosed, false))
-        LOG_INFO("%s: offline and closed", dev->be);
-    if (dev->state != XenbusStateClosed)
-        return true;
-    /* iovmd runs the hotplug script's remove, then removes it. */
-    if (bb->supervised)
-        return false;
-    if (!dev->remove_at)
-        dev->remove_at = now + (uint64_t)bb->remove_delay_ms * 1000000u;
-    if (now >= dev->remove_at) {
-        LOG_INFO("%s: removing the backend directory", dev->be);
-        xs_rm(XS(dev), XBT_NULL, dev->be);
-        return false;
-    }
-    if (!bb->wake_at || dev->remove_at < bb->wake_at)
-        bb->wake_at = dev->remove_at;
-    return true;
 }
 
-bool blk_dev_reconcile(struct blk_dev *dev)
+static bool ops_check(struct xbdev *xd)
 {
-    enum xenbus_state be, fe;
-    unsigned int online;
-    char path[200];
+    struct blk_dev *dev = BLK_DEV(xd);
 
-    if (dev->gone)
+    if (!dev_check_queues(dev))
         return false;
-    be = xb_read_state(XS(dev), dev->be);
-    if (be == XenbusStateUnknown) {
-        /* Our directory is gone: forget the device, write nothing. */
-        snprintf(path, sizeof(path), "%s/state", dev->be);
-        if (!xb_exists(XS(dev), XBT_NULL, path)) {
-            LOG_INFO("%s: backend directory removed", dev->be);
-            dev_disconnect(dev);
-            return false;
-        }
-    }
-    dev->state = be;
-    if (xb_read_uint_default(XS(dev), XBT_NULL, dev->be, "online", 1, 1,
-                             &online))
-        online = 0;
-    if (online)
-        dev->remove_at = 0;
-    if (dev->connected && !dev_check_queues(dev))
-        return true;
-    dev_watch_frontend(dev);
-    fe = xb_read_state(XS(dev), dev->fe);
-
-    /*
-     * Connected already, to a frontend that still is: a previous process
-     * served it.  If it stopped cleanly (every request it took answered
-     * and published) we pick up the rings where it left them; if it died,
-     * requests it had taken are lost and the disk cannot go on as if
-     * nothing happened: it fails, as a hot-unplug.
-     */
-    if (!dev->probed && !dev->probe_failed && !dev->resume_checked &&
-        online && be == XenbusStateConnected &&
-        (fe == XenbusStateInitialised || fe == XenbusStateConnected)) {
-        dev->resume_checked = true;
-        snprintf(path, sizeof(path), "%s/" BLK_CLEAN_STOP_KEY, dev->be);
-        if (!xb_exists(XS(dev), XBT_NULL, path)) {
-            dev->probe_failed = true;
-            dev_fatal(dev, EPIPE, "the previous backend process ended "
-                                  "without draining its rings; requests it "
-                                  "had taken are lost");
-            return true;
-        }
-        if (dev_probe(dev, true) || dev_open_store(dev)) {
-            dev->probe_failed = true;
-            return true;
-        }
-        if (!dev_connect(dev) && dev->connected)
-            LOG_INFO("%s: resumed where the previous process stopped",
-                     dev->be);
-        return true;
-    }
-    /*
-     * New to this process: probe, whatever state a previous instance left
-     * behind (the frontend reconnects, or finds us in InitWait when it
-     * starts over).
-     */
-    if (!dev->probed && !dev->probe_failed && online &&
-        be != XenbusStateClosing) {
-        if (dev_probe(dev, false)) {
-            dev->probe_failed = true;
-            return true;
-        }
-        be = dev->state;
-    } else if (!dev->probed && !dev->probe_failed && online &&
-               be == XenbusStateClosing &&
-               (fe == XenbusStateInitialising || fe == XenbusStateClosed ||
-                fe == XenbusStateUnknown)) {
-        /*
-         * Closed down by a previous instance: the frontend has let go.
-         * Once only: a failed probe rewrites the error node, an event for
-         * us, which must not bring us back here (a retry storm).
-         */
-        if (dev_probe(dev, false)) {
-            dev->probe_failed = true;
-            return true;
-        }
-        be = dev->state;
-    }
-    /* The hotplug script said where the storage is: open it now, so a
-     * disk that cannot be served fails before the frontend connects. */
-    if (dev->probed && !dev->store_open && online && !dev->probe_failed &&
-        dev_open_store(dev) && dev->state == XenbusStateClosing) {
-        dev->probe_failed = true;
-        return true;
-    }
-    switch (fe) {
-    case XenbusStateInitialising:
-        /* A frontend starting over after we closed: prepare again. */
-        if (be == XenbusStateClosed && online && dev->probed)
-            dev_switch(dev, XenbusStateInitWait, false);
-        break;
-    case XenbusStateInitialised:
-    case XenbusStateConnected:
-        /* Act on the current state, however we got here. */
-        if (be == XenbusStateInitWait && dev->probed && !dev->connected &&
-            dev->store_open)
-            dev_connect(dev);
-        break;
-    case XenbusStateClosing:
-        if (be == XenbusStateConnected || be == XenbusStateInitWait)
-            dev_switch(dev, XenbusStateClosing, false);
-        break;
-    default:
-        /* Closed, Unknown, or the frontend directory vanished. */
-        if (!online)
-            return dev_offline(dev);
-        dev_disconnect(dev);
-        if (be != XenbusStateClosed && be != XenbusStateInitialising)
-            dev_switch(dev, XenbusStateClosed, false);
-        break;
-    }
-    /*
-     * The toolstack wants it gone and nothing of it is connected (it
-     * failed, or the frontend never came): nothing to drain, so Closed
-     * now rather than wait for a frontend that may never move (libxl
-     * gives up after 10 s).
-     */
-    if (!online && !dev->connected && dev->state == XenbusStateClosing)
-        return dev_offline(dev);
-    /* The toolstack closed us while the frontend was not looking. */
-    if (!online && dev->state == XenbusStateClosed)
-        return dev_offline(dev);
-    if (dev->connected)
-        dev_check_resize(dev);
+    dev_check_resize(dev);
     return true;
 }
+
+const struct xbdev_ops blk_xbdev_ops = {
+    .probe = ops_probe,
+    .prepare = ops_prepare,
+    .connect = ops_connect,
+    .disconnect = ops_disconnect,
+    .release = ops_release,
+    .check = ops_check,
+};

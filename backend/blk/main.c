@@ -50,11 +50,12 @@ struct main_ctx {
 static struct blk_dev *dev_find(struct blkback *bb, enum blk_kind kind,
                                 uint32_t fe, uint32_t devid)
 {
-    struct blk_dev *d;
+    struct xbdev *x;
 
-    for (d = bb->devs; d; d = d->next)
-        if (d->kind == kind && d->fe_domid == fe && d->devid == devid)
-            return d;
+    for (x = bb->devs; x; x = x->next)
+        if (BLK_DEV(x)->kind == kind && x->fe_domid == fe &&
+            x->devid == devid)
+            return BLK_DEV(x);
     return NULL;
 }
 
@@ -63,26 +64,35 @@ static struct blk_dev *dev_add(struct blkback *bb, enum blk_kind kind,
                                uint32_t fe, uint32_t devid)
 {
     struct blk_dev *d;
+    struct xbdev *x;
     char fe_path[160], want[80];
     unsigned int fe_id;
 
     d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
+    x = &d->xb;
     d->bb = bb;
     d->kind = kind;
-    d->fe_domid = fe;
-    d->devid = devid;
-    snprintf(d->be, sizeof(d->be), "%s/backend/%s/%u/%u", bb->home,
+    x->ops = &blk_xbdev_ops;
+    x->xs = bb->xs;
+    x->fe_domid = fe;
+    x->devid = devid;
+    /* Under iovmd: iovmd watches, and removes the directory. */
+    x->watch_fe = !bb->supervised;
+    x->remove_dir = !bb->supervised;
+    x->remove_delay_ms = bb->remove_delay_ms;
+    x->clean_stop_key = BLK_CLEAN_STOP_KEY;
+    snprintf(x->be, sizeof(x->be), "%s/backend/%s/%u/%u", bb->home,
              kinds[kind], fe, devid);
-    if (bb->only && strcmp(bb->only, d->be)) {
+    if (bb->only && strcmp(bb->only, x->be)) {
         free(d);
         return NULL;
     }
     /* The toolstack wrote these; still, they must agree with the path. */
-    if (xb_read_str(bb->xs, XBT_NULL, d->be, "frontend", fe_path,
+    if (xb_read_str(bb->xs, XBT_NULL, x->be, "frontend", fe_path,
                     sizeof(fe_path)) ||
-        xb_read_uint(bb->xs, XBT_NULL, d->be, "frontend-id", 0x7fef,
+        xb_read_uint(bb->xs, XBT_NULL, x->be, "frontend-id", 0x7fef,
                      &fe_id) ||
         fe_id != fe) {
         free(d);
@@ -91,64 +101,46 @@ static struct blk_dev *dev_add(struct blkback *bb, enum blk_kind kind,
     snprintf(want, sizeof(want), "/local/domain/%u/device/vbd/%u", fe, devid);
     if (strcmp(fe_path, want)) {
         LOG_WARN("%s: frontend path %s is not %s; ignoring the device",
-                 d->be, fe_path, want);
+                 x->be, fe_path, want);
         free(d);
         return NULL;
     }
-    snprintf(d->fe, sizeof(d->fe), "%s", fe_path);
-    d->state = XenbusStateUnknown;
-    d->next = bb->devs;
-    bb->devs = d;
-    LOG_INFO("%s: new device for domain %u", d->be, fe);
+    snprintf(x->fe, sizeof(x->fe), "%s", fe_path);
+    x->state = XenbusStateUnknown;
+    x->next = bb->devs;
+    bb->devs = x;
+    LOG_INFO("%s: new device for domain %u", x->be, fe);
     return d;
+}
+
+static void scan_one(void *arg, const char *kind, uint32_t fe, uint32_t devid)
+{
+    struct blkback *bb = arg;
+    enum blk_kind k = strcmp(kind, "vbd") ? BLK_KIND_QDISK : BLK_KIND_VBD;
+
+    if (!dev_find(bb, k, fe, devid))
+        dev_add(bb, k, fe, devid);
 }
 
 /* Walks backend/<kind>/<fe>/<dev> and starts tracking new devices. */
 static void scan(struct blkback *bb)
 {
-    unsigned int k, nf, nd, i, j;
-    char path[160];
-
-    for (k = 0; k < IOVM_ARRAY_SIZE(kinds); k++) {
-        char **fes;
-
-        snprintf(path, sizeof(path), "%s/backend/%s", bb->home, kinds[k]);
-        fes = xs_directory(bb->xs, XBT_NULL, path, &nf);
-        for (i = 0; fes && i < nf; i++) {
-            unsigned int fe, devid;
-            char **devs;
-
-            if (iovm_parse_uint(fes[i], 0x7fef, &fe))
-                continue;
-            snprintf(path, sizeof(path), "%s/backend/%s/%u", bb->home,
-                     kinds[k], fe);
-            devs = xs_directory(bb->xs, XBT_NULL, path, &nd);
-            for (j = 0; devs && j < nd; j++) {
-                if (iovm_parse_uint(devs[j], UINT32_MAX, &devid) ||
-                    dev_find(bb, k, fe, devid))
-                    continue;
-                dev_add(bb, k, fe, devid);
-            }
-            free(devs);
-        }
-        free(fes);
-    }
+    xbdev_walk(bb->xs, bb->home, kinds, IOVM_ARRAY_SIZE(kinds), scan_one, bb);
 }
 
 static void wake_cb(struct iovm_loop *loop, void *arg);
 
 static void reconcile_all(struct main_ctx *m)
 {
-    struct blk_dev **pp = &m->bb.devs, *d;
-    uint64_t now;
+    struct xbdev **pp = &m->bb.devs, *x;
+    uint64_t now, wake_at = 0;
 
-    m->bb.wake_at = 0;
-    while ((d = *pp)) {
-        if (blk_dev_reconcile(d)) {
-            pp = &d->next;
+    while ((x = *pp)) {
+        if (xbdev_reconcile(x, &wake_at)) {
+            pp = &x->next;
         } else {
-            *pp = d->next;
-            blk_dev_free(d);
+            *pp = x->next;
+            blk_dev_free(BLK_DEV(x));
         }
     }
     /* Supervised, the one device is done with (or was never there). */
@@ -161,11 +153,10 @@ static void reconcile_all(struct main_ctx *m)
     if (m->wake_timer >= 0)
         iovm_loop_timer_cancel(m->loop, m->wake_timer);
     m->wake_timer = -1;
-    if (m->bb.wake_at) {
+    if (wake_at) {
         now = iovm_now_ns();
         m->wake_timer = iovm_loop_timer_add(
-            m->loop,
-            m->bb.wake_at > now ? (m->bb.wake_at - now) / 1000000u + 1 : 0,
+            m->loop, wake_at > now ? (wake_at - now) / 1000000u + 1 : 0,
             wake_cb, m);
     }
 }
@@ -558,9 +549,9 @@ int main(int argc, char **argv)
      * leave the device Connected for the next process.
      */
     while (bb->devs) {
-        struct blk_dev *d = bb->devs;
+        struct blk_dev *d = BLK_DEV(bb->devs);
 
-        bb->devs = d->next;
+        bb->devs = d->xb.next;
         if (bb->supervised)
             blk_dev_suspend(d);
         else
