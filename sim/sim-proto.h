@@ -33,8 +33,18 @@
 
 /* Event channels per domain (the 2-level ABI limit on 64-bit Xen). */
 #define SIM_EVTCHN_NR 4096u
+/*
+ * The first port handed to a program.  A guest's kernel binds its own
+ * ports first (xenstore on 1, the console, then a timer VIRQ and a few
+ * IPIs per vCPU), and Xen allocates the lowest free port, so on a small
+ * real guest a program's first port is around 10, never 1.  simd keeps
+ * the ports below this free for that kernel and never hands them out.
+ */
+#define SIM_EVTCHN_FIRST 10u
 /* Grant references per domain: 64 v1 frames of 512 entries. */
 #define SIM_GNT_NR 32768u
+/* A domain's table starts with one frame and grows as Xen's does. */
+#define SIM_GNT_PER_FRAME 512u
 /* The first 8 references are reserved, as in Xen. */
 #define SIM_GNT_FIRST 8u
 /* Pages of simulated RAM per domain (sparse memfd). */

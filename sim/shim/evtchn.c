@@ -255,6 +255,12 @@ SHIM_EXPORT int xenevtchn_unbind(xenevtchn_handle *xce, evtchn_port_t port)
     struct shim_port *p;
     int rc;
 
+    /* The evtchn device's order: a port beyond the table is EINVAL,
+     * one this handle has not bound ENOTCONN. */
+    if (port >= SIM_EVTCHN_NR) {
+        errno = EINVAL;
+        return -1;
+    }
     pthread_mutex_lock(&xce->conn.lock);
     p = port_find(xce, port);
     if (!p) {

@@ -98,6 +98,8 @@ static int dom_mem_init(struct sim_dom *dom)
     dom->grants = calloc(SIM_GNT_NR, sizeof(*dom->grants));
     if (!dom->ports || !dom->grants)
         return -ENOMEM;
+    /* Xen starts every grant table with one frame. */
+    dom->grant_entries = SIM_GNT_PER_FRAME;
     dom->grant_rover = SIM_GNT_FIRST;
     return 0;
 }

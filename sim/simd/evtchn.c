@@ -29,8 +29,9 @@ static int port_alloc(struct sim_dom *dom, struct hv_conn *owner,
 {
     uint32_t p;
 
-    /* Port 0 is never used, as in Xen. */
-    for (p = 1; p < SIM_EVTCHN_NR; p++) {
+    /* Lowest free, as Xen's get_free_port(); port 0 is never used and
+     * the guest kernel holds the ports below SIM_EVTCHN_FIRST. */
+    for (p = SIM_EVTCHN_FIRST; p < SIM_EVTCHN_NR; p++) {
         if (dom->ports[p].state == PORT_FREE) {
             dom->ports[p].owner = owner;
             __atomic_store_n(&dom->evt->ports[p].flags, 0, __ATOMIC_RELAXED);

@@ -4,8 +4,9 @@
  * RAM with one grantee, read-only or writable; only that grantee may map
  * or copy them, never writably when read-only; access cannot end while a
  * mapping or copy holds the grant (the sharer's pages then live on until
- * the last user lets go, as Linux gntalloc defers them); grant copy checks
- * every segment and reports a status per segment.
+ * the last user lets go, as Linux gntalloc defers them, and the grantee
+ * may map them again meanwhile); grant copy checks every segment and
+ * reports a status per segment.
  *
  * References, page numbers and map ids come from shims and are checked
  * against simd's tables before any use.
@@ -95,7 +96,15 @@ static void grant_put(struct sim_dom *d, uint32_t ref)
     }
 }
 
-/* The grant a caller in domain `caller` may use, or a GNTST_ error. */
+/*
+ * The grant a caller in domain `caller` may use, or a GNTST_ error as
+ * Xen's map_grant_ref() and acquire_grant_for_copy() give it: a reference
+ * beyond the granter's table is bad_gntref; an entry that does not let
+ * the caller in (free, ended, for another domain, read-only for a write)
+ * is general_error.  Xen checks the entry's flags only when nothing has
+ * it pinned: while the grantee maps it (or copies with it) it may pin it
+ * again, even though its sharer has let go.
+ */
 static int grant_check(struct simd *sd, uint32_t caller, uint32_t domid,
                        uint32_t ref, bool write, struct sim_dom **dp)
 {
@@ -107,13 +116,14 @@ static int grant_check(struct simd *sd, uint32_t caller, uint32_t domid,
     d = dom_by_id(sd, domid);
     if (!d)
         return GNTST_bad_domain;
-    if (ref >= SIM_GNT_NR)
+    if (ref >= d->grant_entries)
         return GNTST_bad_gntref;
     g = &d->grants[ref];
-    if (!g->in_use || g->revoked || g->grantee != caller)
-        return GNTST_bad_gntref;
+    if (!g->in_use || g->grantee != caller ||
+        (g->revoked && !g->maps && !g->pins))
+        return GNTST_general_error;
     if (write && g->readonly)
-        return GNTST_permission_denied;
+        return GNTST_general_error;
     *dp = d;
     return GNTST_okay;
 }
@@ -163,6 +173,9 @@ int gnt_share(struct hv_conn *c, const struct sim_gnt_share_req *req,
                 break;
         }
         d->grant_rover = r + 1;
+        /* The kernel grows its table a frame at a time as it needs. */
+        if (r >= d->grant_entries)
+            d->grant_entries = (r / SIM_GNT_PER_FRAME + 1) * SIM_GNT_PER_FRAME;
         d->grants[r] = (struct sim_grant){
             .in_use = true,
             .readonly = !req->writable,

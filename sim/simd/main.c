@@ -40,7 +40,11 @@ static int sim_release(void *arg, uint32_t domid)
     struct simd *sd = arg;
     struct sim_dom *d = dom_by_id(sd, domid);
 
-    if (!d || !d->introduced)
+    /* As xenstored: ENOENT for a domain that does not run, EINVAL for
+     * one never introduced. */
+    if (!d)
+        return ENOENT;
+    if (!d->introduced)
         return EINVAL;
     d->introduced = false;
     xs_server_domain_released(sd->xs, domid);
@@ -54,10 +58,16 @@ static bool sim_is_introduced(void *arg, uint32_t domid)
     return d && d->introduced;
 }
 
+static bool sim_exists(void *arg, uint32_t domid)
+{
+    return dom_by_id(arg, domid) != NULL;
+}
+
 static const struct xs_server_ops sim_xs_ops = {
     .introduce = sim_introduce,
     .release = sim_release,
     .is_introduced = sim_is_introduced,
+    .exists = sim_exists,
     .output = xs_sock_output,
 };
 

@@ -65,6 +65,7 @@ struct sim_dom {
 
     /* Grant table. */
     struct sim_grant *grants; /* SIM_GNT_NR */
+    uint32_t grant_entries;   /* the table's size: whole frames, grown */
     uint32_t grant_rover;
     uint32_t grants_used;
 

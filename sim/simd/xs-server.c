@@ -4,7 +4,8 @@
  * speaks it: message framing, per-operation argument checks, relative
  * paths, transactions per connection, watches with the initial event on
  * registration, permission-filtered watch events, special watches, and the
- * per-domain limits.  Client bytes are untrusted.
+ * per-domain limits.  A guest's UNWATCH is answered as Linux's xenbus
+ * device, its way to xenstored, answers it.  Client bytes are untrusted.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -451,6 +452,26 @@ static int parse_domid(const char *s, uint32_t *domid)
     return 0;
 }
 
+/* Does the hypervisor run domid?  Without one to ask, assume it does. */
+static bool domain_exists(struct xs_server *srv, uint32_t domid)
+{
+    return !srv->ops || !srv->ops->exists ||
+           srv->ops->exists(srv->ops_arg, domid);
+}
+
+/*
+ * xenstored's find_connected_domain(): ENOENT for a domain that does not
+ * run, EINVAL for one that was never introduced, else 0.
+ */
+static int domain_connected(struct xs_server *srv, uint32_t domid)
+{
+    if (!domain_exists(srv, domid))
+        return ENOENT;
+    if (!srv->ops || !srv->ops->is_introduced(srv->ops_arg, domid))
+        return EINVAL;
+    return 0;
+}
+
 static struct client_txn *find_txn(struct xs_client *cl, uint32_t id)
 {
     struct client_txn *t;
@@ -670,6 +691,12 @@ static int op_set_perms(struct xs_client *cl, const struct xsd_sockmsg *h,
         if (err)
             goto out;
     }
+    /* An owner that does not run: ENOENT, before the node is looked at
+     * (domain_alloc_permrefs() in do_set_perms()). */
+    if (!domain_exists(cl->srv, perms[0].id)) {
+        err = ENOENT;
+        goto out;
+    }
     path = canonicalize(cl, vec[0], &err);
     if (!path)
         goto out;
@@ -735,7 +762,12 @@ static int op_watch(struct xs_client *cl, const struct xsd_sockmsg *h,
     return 0;
 }
 
-/* As xenstored's do_unwatch(): the name is only canonicalized. */
+/*
+ * As xenstored's do_unwatch(): the name is only canonicalized.  A watch
+ * that is not there is ENOENT for dom0, whose tools use xenstored's
+ * socket; a guest talks through Linux's xenbus device, which keeps its
+ * watches itself and acknowledges every well-formed UNWATCH.
+ */
 static int op_unwatch(struct xs_client *cl, const struct xsd_sockmsg *h,
                       const char *p)
 {
@@ -763,7 +795,10 @@ static int op_unwatch(struct xs_client *cl, const struct xsd_sockmsg *h,
         }
     }
     free(path);
-    return ENOENT;
+    if (cl->caller.priv)
+        return ENOENT;
+    send_ack(cl, h);
+    return 0;
 }
 
 static int op_txn_start(struct xs_client *cl, const struct xsd_sockmsg *h)
@@ -854,22 +889,30 @@ static int op_domain(struct xs_client *cl, const struct xsd_sockmsg *h,
     case XS_RESUME:
         if (!cl->caller.priv)
             return EACCES;
-        if (parse_domid(onearg(p, h->len), &domid))
+        /* onearg_domain(): dom0 is never released nor resumed. */
+        if (parse_domid(onearg(p, h->len), &domid) || !domid)
             return EINVAL;
-        err = 0;
-        if (h->type == XS_RELEASE)
-            err = srv->ops ? srv->ops->release(srv->ops_arg, domid) : EINVAL;
+        err = domain_connected(srv, domid);
+        if (!err && h->type == XS_RELEASE)
+            err = srv->ops->release(srv->ops_arg, domid);
         if (!err)
             send_ack(cl, h);
         return err;
-    case XS_SET_TARGET:
+    case XS_SET_TARGET: {
+        uint32_t tdomid;
+
         if (!cl->caller.priv)
             return EACCES;
         if (get_strings(p, h->len, vec, 2) < 2 ||
-            parse_domid(vec[0], &domid) || parse_domid(vec[1], &domid))
+            parse_domid(vec[0], &domid) || parse_domid(vec[1], &tdomid))
             return EINVAL;
-        send_ack(cl, h);
-        return 0;
+        err = domain_connected(srv, domid);
+        if (!err)
+            err = domain_connected(srv, tdomid);
+        if (!err)
+            send_ack(cl, h);
+        return err;
+    }
     }
     return EINVAL;
 }

@@ -27,6 +27,9 @@ struct xs_server_ops {
     int (*introduce)(void *arg, uint32_t domid);
     int (*release)(void *arg, uint32_t domid);
     bool (*is_introduced)(void *arg, uint32_t domid);
+    /* Does the hypervisor run this domain?  (A SET_PERMS owner, the
+     * domain of RELEASE/RESUME/SET_TARGET.)  NULL: assume it does. */
+    bool (*exists)(void *arg, uint32_t domid);
     /* A client has output queued (or had it drained). */
     void (*output)(void *arg, struct xs_client *cl);
 };

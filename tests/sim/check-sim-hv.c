@@ -4,10 +4,12 @@
  * is linked against Debian's libxengnttab, libxenevtchn and libxenctrl and
  * runs with the simulator's shims on its library path.  Covers grant
  * sharing and mapping with their refusals (wrong grantee, read-only,
- * ended or bad references, end of access while mapped), grant copy with
- * per-segment status, fault injection, event-channel binding, delivery,
- * masking and coalescing, peer close and rebind, restriction, and
- * libxenctrl's privilege check.
+ * ended or bad references, end of access while mapped, mapping again
+ * while mapped), grant copy with Xen's per-segment statuses, fault
+ * injection, event-channel binding (above the kernel's low ports),
+ * delivery, masking and coalescing, peer close and rebind, restriction,
+ * errors for ports the handle does not own, and libxenctrl's privilege
+ * check.
  */
 #include <check.h>
 #include <errno.h>
@@ -185,6 +187,60 @@ START_TEST(grant_end_access_refused_while_mapped)
 }
 END_TEST
 
+/*
+ * Xen checks a grant entry's flags only when nothing has it pinned: while
+ * the grantee still maps it, it may map it again, even though the granter
+ * has tried to end access (end-access refused, or the sharer let go).
+ */
+START_TEST(grant_map_again_while_mapped_after_end)
+{
+    uint32_t a = simtest_domain("a"), b = simtest_domain("b"), ref, ref2;
+    xengntshr_handle *sa = shr_open(a);
+    xengnttab_handle *tb = tab_open(b);
+    uint8_t *pa = xengntshr_share_pages(sa, b, 1, &ref, 1), *p1, *p2, *p3;
+    char out[256];
+
+    ck_assert_ptr_nonnull(pa);
+    memset(pa, 0x5a, PAGE);
+    p1 = xengnttab_map_grant_ref(tb, a, ref, PROT_READ | PROT_WRITE);
+    ck_assert_ptr_nonnull(p1);
+    /* The sharer lets go while b maps it: b can map it again. */
+    ck_assert_int_eq(xengntshr_unshare(sa, pa, 1), 0);
+    p2 = xengnttab_map_grant_ref(tb, a, ref, PROT_READ | PROT_WRITE);
+    ck_assert_msg(p2, "map again: %s", strerror(errno));
+    ck_assert_uint_eq(p2[17], 0x5a);
+    p2[18] = 0xc3;
+    ck_assert_uint_eq(p1[18], 0xc3);
+    grant_status(a, ref, out, sizeof(out));
+    ck_assert_int_eq(simtest_field(out, "maps"), 2);
+    /* Still mapped through p2: a third map works too. */
+    ck_assert_int_eq(xengnttab_unmap(tb, p1, 1), 0);
+    p3 = xengnttab_map_grant_ref(tb, a, ref, PROT_READ);
+    ck_assert_ptr_nonnull(p3);
+    ck_assert_int_eq(xengnttab_unmap(tb, p2, 1), 0);
+    ck_assert_int_eq(xengnttab_unmap(tb, p3, 1), 0);
+    /* The last mapping gone, so is the grant: no more maps. */
+    grant_status(a, ref, out, sizeof(out));
+    ck_assert_str_eq(out, "OK free");
+    ck_assert_ptr_null(xengnttab_map_grant_ref(tb, a, ref, PROT_READ));
+
+    /* End of access refused while mapped: the grant stays, maps too. */
+    pa = xengntshr_share_pages(sa, b, 1, &ref2, 1);
+    ck_assert_ptr_nonnull(pa);
+    p1 = xengnttab_map_grant_ref(tb, a, ref2, PROT_READ);
+    ck_assert_ptr_nonnull(p1);
+    ck_assert_int_ne(simtest_sim(out, sizeof(out), "ctl grant-end %u %u", a,
+                                 ref2),
+                     0);
+    p2 = xengnttab_map_grant_ref(tb, a, ref2, PROT_READ);
+    ck_assert_ptr_nonnull(p2);
+    ck_assert_int_eq(xengnttab_unmap(tb, p1, 1), 0);
+    ck_assert_int_eq(xengnttab_unmap(tb, p2, 1), 0);
+    xengnttab_close(tb);
+    xengntshr_close(sa);
+}
+END_TEST
+
 START_TEST(grant_unshare_while_mapped_keeps_page)
 {
     uint32_t a = simtest_domain("a"), b = simtest_domain("b"), ref;
@@ -250,7 +306,8 @@ START_TEST(grant_copy_segments)
     seg[2].source.foreign.ref = 31000;
     seg[2].dest.virt = back;
     seg[2].len = 8;
-    /* 3: write into a read-only grant */
+    /* 3: write into a read-only grant (Xen: "Attempt to write-pin a r/o
+     * grant entry", a general error) */
     seg[3].flags = GNTCOPY_dest_gref;
     seg[3].source.virt = back;
     seg[3].dest.foreign.domid = a;
@@ -260,7 +317,7 @@ START_TEST(grant_copy_segments)
     ck_assert_int_eq(seg[0].status, GNTST_okay);
     ck_assert_int_eq(seg[1].status, GNTST_okay);
     ck_assert_int_eq(seg[2].status, GNTST_bad_gntref);
-    ck_assert_int_eq(seg[3].status, GNTST_permission_denied);
+    ck_assert_int_eq(seg[3].status, GNTST_general_error);
     for (i = 0; i < PAGE; i++)
         ck_assert_uint_eq(local[i], (uint8_t)(i * 7));
     ck_assert_int_eq(memcmp(pa + 1000, "hello, grant", 12), 0);
@@ -272,6 +329,72 @@ START_TEST(grant_copy_segments)
     seg[0].source.foreign.offset = 1;
     ck_assert_int_eq(xengnttab_grant_copy(tb, 1, seg), -1);
     ck_assert_int_eq(errno, EINVAL);
+    xengnttab_close(tb);
+    xengntshr_close(sa);
+}
+END_TEST
+
+/*
+ * Grant copy statuses as Xen's acquire_grant_for_copy() gives them: a
+ * reference beyond the granter's table is GNTST_bad_gntref, but an entry
+ * of the table that does not let us in (ended, never granted to us, or
+ * read-only for a write) is GNTST_general_error.
+ */
+START_TEST(grant_copy_refused_entries)
+{
+    uint32_t a = simtest_domain("a"), b = simtest_domain("b"),
+             c = simtest_domain("c"), ro, gone, ended, other;
+    xengntshr_handle *sa = shr_open(a);
+    xengnttab_handle *tb = tab_open(b);
+    xengnttab_grant_copy_segment_t seg[5];
+    uint8_t buf[16] = "0123456789abcde", back[16];
+    uint8_t *pg;
+    char out[256];
+    unsigned int i;
+
+    ck_assert_ptr_nonnull(xengntshr_share_pages(sa, b, 1, &ro, 0));
+    pg = xengntshr_share_pages(sa, b, 1, &gone, 1);
+    ck_assert_ptr_nonnull(pg);
+    ck_assert_int_eq(xengntshr_unshare(sa, pg, 1), 0);
+    grant_status(a, gone, out, sizeof(out));
+    ck_assert_str_eq(out, "OK free");
+    ck_assert_ptr_nonnull(xengntshr_share_pages(sa, b, 1, &ended, 1));
+    ck_assert_int_eq(simtest_sim(out, sizeof(out), "ctl grant-end %u %u", a,
+                                 ended),
+                     0);
+    ck_assert_ptr_nonnull(xengntshr_share_pages(sa, c, 1, &other, 1));
+
+    memset(seg, 0, sizeof(seg));
+    /* 0: into the read-only grant */
+    seg[0].flags = GNTCOPY_dest_gref;
+    seg[0].source.virt = buf;
+    seg[0].dest.foreign.domid = a;
+    seg[0].dest.foreign.ref = ro;
+    /* 1: from a grant its sharer revoked */
+    seg[1].flags = GNTCOPY_source_gref;
+    seg[1].source.foreign.domid = a;
+    seg[1].source.foreign.ref = gone;
+    seg[1].dest.virt = back;
+    /* 2: from a grant whose access was ended */
+    seg[2] = seg[1];
+    seg[2].source.foreign.ref = ended;
+    /* 3: from a grant to another domain */
+    seg[3] = seg[1];
+    seg[3].source.foreign.ref = other;
+    /* 4: beyond the granter's (one-frame) table */
+    seg[4] = seg[1];
+    seg[4].source.foreign.ref = 31000;
+    for (i = 0; i < 5; i++)
+        seg[i].len = sizeof(buf);
+    ck_assert_int_eq(xengnttab_grant_copy(tb, 5, seg), 0);
+    ck_assert_int_eq(seg[0].status, GNTST_general_error);
+    ck_assert_int_eq(seg[1].status, GNTST_general_error);
+    ck_assert_int_eq(seg[2].status, GNTST_general_error);
+    ck_assert_int_eq(seg[3].status, GNTST_general_error);
+    ck_assert_int_eq(seg[4].status, GNTST_bad_gntref);
+    /* Nothing was held by the failed segments. */
+    grant_status(a, ro, out, sizeof(out));
+    ck_assert_int_eq(simtest_field(out, "pins"), 0);
     xengnttab_close(tb);
     xengntshr_close(sa);
 }
@@ -524,6 +647,71 @@ START_TEST(evtchn_refusals)
 }
 END_TEST
 
+/*
+ * A guest's kernel holds its domain's low ports (xenstore, console, the
+ * per-vCPU timer and IPIs), so the first port a program gets is never 1,
+ * whichever way it is allocated; later ones are the lowest free, as Xen's
+ * get_free_port() hands them out.
+ */
+START_TEST(evtchn_low_ports_held_by_kernel)
+{
+    uint32_t a = simtest_domain("a"), b = simtest_domain("b");
+    xenevtchn_handle *ha = evt_open(a), *hb = evt_open(b);
+    int pa, pa2, pb;
+
+    pa = xenevtchn_bind_unbound_port(ha, b);
+    ck_assert_int_ge(pa, 8);
+    pb = xenevtchn_bind_interdomain(hb, a, pa);
+    ck_assert_int_ge(pb, 8);
+    /* The kernel's ports are not for programs to bind to. */
+    ck_assert_int_eq(xenevtchn_bind_interdomain(hb, a, 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    pa2 = xenevtchn_bind_unbound_port(ha, b);
+    ck_assert_int_eq(pa2, pa + 1);
+    ck_assert_int_eq(xenevtchn_unbind(ha, pa), 0);
+    ck_assert_int_eq(xenevtchn_bind_unbound_port(ha, b), pa);
+    xenevtchn_close(hb);
+    xenevtchn_close(ha);
+}
+END_TEST
+
+/*
+ * As Linux's evtchn device: a port this handle did not bind is ENOTCONN
+ * for notify and unbind (even if another handle of the domain has it);
+ * unbind of a port number beyond the table is EINVAL.
+ */
+START_TEST(evtchn_foreign_and_bad_ports)
+{
+    uint32_t a = simtest_domain("a"), b = simtest_domain("b");
+    xenevtchn_handle *ha, *hb, *ha2;
+    int pa, pb;
+
+    evt_pair(a, b, &ha, &hb, &pa, &pb);
+    ha2 = evt_open(a);
+    ck_assert_int_eq(xenevtchn_notify(ha2, pa), -1);
+    ck_assert_int_eq(errno, ENOTCONN);
+    ck_assert_int_eq(xenevtchn_unbind(ha2, pa), -1);
+    ck_assert_int_eq(errno, ENOTCONN);
+    ck_assert_int_eq(xenevtchn_unbind(ha2, 0), -1);
+    ck_assert_int_eq(errno, ENOTCONN);
+    ck_assert_int_eq(xenevtchn_unbind(ha2, 1), -1);
+    ck_assert_int_eq(errno, ENOTCONN);
+    ck_assert_int_eq(xenevtchn_notify(ha, 4096), -1);
+    ck_assert_int_eq(errno, ENOTCONN);
+    ck_assert_int_eq(xenevtchn_unbind(ha, 4096), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(xenevtchn_unbind(ha, 0xffffffffu), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    /* None of it disturbed the real binding. */
+    ck_assert_int_eq(xenevtchn_notify(ha, pa), 0);
+    ck_assert_int_eq(readable(hb, 5000), 1);
+    ck_assert_int_eq(xenevtchn_pending(hb), pb);
+    xenevtchn_close(ha2);
+    xenevtchn_close(ha);
+    xenevtchn_close(hb);
+}
+END_TEST
+
 START_TEST(evtchn_drop_and_delay_faults)
 {
     uint32_t a = simtest_domain("a"), b = simtest_domain("b");
@@ -628,8 +816,10 @@ int main(void)
     tcase_add_test(tg, grant_readonly_cannot_be_written);
     tcase_add_test(tg, grant_only_grantee_may_map);
     tcase_add_test(tg, grant_end_access_refused_while_mapped);
+    tcase_add_test(tg, grant_map_again_while_mapped_after_end);
     tcase_add_test(tg, grant_unshare_while_mapped_keeps_page);
     tcase_add_test(tg, grant_copy_segments);
+    tcase_add_test(tg, grant_copy_refused_entries);
     tcase_add_test(tg, grant_fault_injection);
     tcase_add_test(tg, grant_set_max_grants);
     tcase_add_test(tg, grant_process_exit_releases_maps);
@@ -641,6 +831,8 @@ int main(void)
     tcase_add_test(te, evtchn_many_ports_one_handle);
     tcase_add_test(te, evtchn_peer_close_then_rebind);
     tcase_add_test(te, evtchn_refusals);
+    tcase_add_test(te, evtchn_low_ports_held_by_kernel);
+    tcase_add_test(te, evtchn_foreign_and_bad_ports);
     tcase_add_test(te, evtchn_drop_and_delay_faults);
     tcase_add_test(te, evtchn_domain_destroy_unbinds_peer);
     tcase_add_test(te, xenctrl_dominfo_privileged_only);

@@ -4,8 +4,9 @@
  * simulated domain: cross-domain permissions, watch delivery and
  * filtering, transaction conflicts, special watches, domain destruction
  * (nodes the domain owned go, @releaseDomain fires, a reused domid
- * inherits nothing), node and watch quotas, and the layout the toolstack
- * writes for a new domain.
+ * inherits nothing), node and watch quotas, the layout the toolstack
+ * writes for a new domain, domain messages and permissions naming
+ * domains that do not run, and UNWATCH of unknown watches.
  */
 #include <check.h>
 #include <errno.h>
@@ -249,6 +250,44 @@ START_TEST(domid_reuse_inherits_nothing)
 }
 END_TEST
 
+/*
+ * Domains the hypervisor does not run, from dom0: an owner in SET_PERMS,
+ * RELEASE, RESUME and SET_TARGET are all ENOENT, as xenstored says.  And a
+ * guest's UNWATCH of a watch it never set is acknowledged, as Linux's
+ * xenbus device does; dom0's, on xenstored's socket, is ENOENT.
+ */
+START_TEST(unknown_domains_and_watches)
+{
+    uint32_t g = simtest_domain("g");
+    struct xs_handle *x0 = xs_as(0), *xg = xs_as(g);
+    struct xs_permissions ghost = { 7777, XS_PERM_NONE };
+    char path[64];
+
+    snprintf(path, sizeof(path), "/t-ghost-%u", g);
+    ck_assert(xs_write(x0, XBT_NULL, path, "", 0));
+    ck_assert(!xs_set_permissions(x0, XBT_NULL, path, &ghost, 1));
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert(!xs_release_domain(x0, 7777));
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert(!xs_resume_domain(x0, 7777));
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert(!xs_set_target(x0, 7777, g));
+    ck_assert_int_eq(errno, ENOENT);
+    ck_assert(!xs_set_target(x0, g, 7777));
+    ck_assert_int_eq(errno, ENOENT);
+    /* A running, introduced domain is fine. */
+    ck_assert(xs_resume_domain(x0, g));
+    ghost.id = g;
+    ck_assert(xs_set_permissions(x0, XBT_NULL, path, &ghost, 1));
+
+    ck_assert(xs_unwatch(xg, "data", "never"));
+    ck_assert(!xs_unwatch(x0, "/local", "never"));
+    ck_assert_int_eq(errno, ENOENT);
+    xs_close(xg);
+    xs_close(x0);
+}
+END_TEST
+
 START_TEST(node_and_watch_quotas)
 {
     uint32_t g = simtest_domain("g");
@@ -386,6 +425,7 @@ int main(void)
     tcase_add_test(tc, transaction_conflict_eagain);
     tcase_add_test(tc, release_domain_and_cleanup);
     tcase_add_test(tc, domid_reuse_inherits_nothing);
+    tcase_add_test(tc, unknown_domains_and_watches);
     tcase_add_test(tc, node_and_watch_quotas);
     tcase_add_test(tc, malformed_messages_do_not_kill_simd);
     suite_add_tcase(s, tc);

@@ -71,9 +71,24 @@ static int hv_release(void *arg, uint32_t domid)
     return 0;
 }
 
+/* Domain 5 from the start; others from INTRODUCE until RELEASE. */
 static bool hv_is_introduced(void *arg, uint32_t domid)
 {
-    return domid == 5;
+    struct hv *h = arg;
+    bool in = domid == 5;
+    unsigned int i;
+
+    for (i = 0; i < h->nintro && i < 8; i++)
+        in = in || h->introduced[i] == domid;
+    for (i = 0; i < h->nrel && i < 8; i++)
+        in = in && h->released[i] != domid;
+    return in;
+}
+
+/* The hypervisor runs domains 0-99, but never 666. */
+static bool hv_exists(void *arg, uint32_t domid)
+{
+    return domid < 100;
 }
 
 static void hv_output(void *arg, struct xs_client *cl)
@@ -85,6 +100,7 @@ static const struct xs_server_ops hv_ops = {
     .introduce = hv_introduce,
     .release = hv_release,
     .is_introduced = hv_is_introduced,
+    .exists = hv_exists,
     .output = hv_output,
 };
 
@@ -721,6 +737,57 @@ START_TEST(domain_messages_need_privilege)
 }
 END_TEST
 
+/*
+ * Domains the hypervisor does not run: an owner in SET_PERMS is ENOENT
+ * (xenstored's domain_alloc_permrefs() marks it ignored, checked before
+ * the node is looked up); RELEASE, RESUME and SET_TARGET are ENOENT
+ * (find_connected_domain()).  A domain that runs but was never
+ * introduced is EINVAL there, and so is domid 0 for RELEASE and RESUME.
+ */
+START_TEST(domain_messages_unknown_domain)
+{
+    REQ(c0, XS_SET_PERMS, 0, "/local/domain/5\0n777\0");
+    CK_ERR(c0, "ENOENT");
+    REQ(c0, XS_SET_PERMS, 0, "/nope\0n777\0r5\0");
+    CK_ERR(c0, "ENOENT");
+    REQ(c0, XS_SET_PERMS, 0, "@releaseDomain\0n777\0");
+    CK_ERR(c0, "ENOENT");
+    REQ(c5, XS_SET_PERMS, 0, "/local/domain/5\0n666\0");
+    CK_ERR(c5, "ENOENT");
+    REQ(c0, XS_GET_PERMS, 0, "/local/domain/5\0");
+    CK_REPLY(c0, XS_GET_PERMS, 0, "n5\0");
+    /* Any running domain may own it. */
+    REQ(c0, XS_SET_PERMS, 0, "/local/domain/5\0n6\0r5\0");
+    CK_OK(c0, XS_SET_PERMS);
+
+    REQ(c0, XS_RELEASE, 0, "666\0");
+    CK_ERR(c0, "ENOENT");
+    REQ(c0, XS_RELEASE, 0, "0\0");
+    CK_ERR(c0, "EINVAL");
+    ck_assert_uint_eq(hv.nrel, 0);
+
+    REQ(c0, XS_RESUME, 0, "777\0");
+    CK_ERR(c0, "ENOENT");
+    REQ(c0, XS_RESUME, 0, "6\0");
+    CK_ERR(c0, "EINVAL");
+    REQ(c0, XS_RESUME, 0, "0\0");
+    CK_ERR(c0, "EINVAL");
+    REQ(c0, XS_RESUME, 0, "5\0");
+    CK_OK(c0, XS_RESUME);
+
+    REQ(c0, XS_SET_TARGET, 0, "777\0" "5\0");
+    CK_ERR(c0, "ENOENT");
+    REQ(c0, XS_SET_TARGET, 0, "5\0" "777\0");
+    CK_ERR(c0, "ENOENT");
+    REQ(c0, XS_SET_TARGET, 0, "6\0" "5\0");
+    CK_ERR(c0, "EINVAL");
+    REQ(c0, XS_SET_TARGET, 0, "5\0" "5\0");
+    CK_OK(c0, XS_SET_TARGET);
+    CK_NONE(c0);
+    CK_NONE(c5);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- */
 /* watches */
 
@@ -878,10 +945,7 @@ START_TEST(watch_duplicate_and_unwatch)
     CK_EVENT(c5, "/local/domain/5/a\0t2\0");
     CK_NONE(c5);
 
-    REQ(c5, XS_UNWATCH, 0, "/local/domain/5/a\0t1\0");
-    CK_ERR(c5, "ENOENT");
-    REQ(c5, XS_UNWATCH, 0, "/local/domain/5/b\0t2\0");
-    CK_ERR(c5, "ENOENT");
+    /* (Unwatching what is not watched: see unwatch_unknown_watch.) */
     REQ(c5, XS_UNWATCH, 0, "/local/domain/5/a\0");
     CK_ERR(c5, "EINVAL");
     /* A watch that went can be set again. */
@@ -897,6 +961,35 @@ START_TEST(watch_duplicate_and_unwatch)
     REQ(c5, XS_WATCH, 0, "/local/domain/5/\0t\0");
     CK_ERR(c5, "EINVAL");
     ck_assert_uint_eq(xs_server_watch_count(srv, 5), 2);
+}
+END_TEST
+
+/*
+ * A guest talks to xenstored through Linux's xenbus device, which keeps
+ * the guest's watches itself and acknowledges any well-formed UNWATCH,
+ * whether it found the watch or not.  dom0's tools talk to xenstored's
+ * socket, where do_unwatch() says ENOENT.
+ */
+START_TEST(unwatch_unknown_watch)
+{
+    watch(c5, "/local/domain/5/a", "t1");
+    REQ(c5, XS_UNWATCH, 0, "/local/domain/5/a\0t2\0");
+    CK_OK(c5, XS_UNWATCH);
+    REQ(c5, XS_UNWATCH, 0, "/local/domain/5/b\0t1\0");
+    CK_OK(c5, XS_UNWATCH);
+    ck_assert_uint_eq(xs_server_watch_count(srv, 5), 1);
+    REQ(c5, XS_UNWATCH, 0, "/local/domain/5/a\0t1\0");
+    CK_OK(c5, XS_UNWATCH);
+    ck_assert_uint_eq(xs_server_watch_count(srv, 5), 0);
+    /* Gone now; unwatching it again is still fine. */
+    REQ(c5, XS_UNWATCH, 0, "/local/domain/5/a\0t1\0");
+    CK_OK(c5, XS_UNWATCH);
+    put("/local/domain/5/a", "1", NULL);
+    CK_NONE(c5);
+
+    REQ(c0, XS_UNWATCH, 0, "/local/domain/5/a\0t1\0");
+    CK_ERR(c0, "ENOENT");
+    CK_NONE(c0);
 }
 END_TEST
 
@@ -1427,6 +1520,7 @@ static Suite *xsserver_suite(void)
     tcase_add_test(tc, directory_part_chunks);
     tcase_add_test(tc, get_domain_path);
     tcase_add_test(tc, domain_messages_need_privilege);
+    tcase_add_test(tc, domain_messages_unknown_domain);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("watch");
@@ -1437,6 +1531,7 @@ static Suite *xsserver_suite(void)
     tcase_add_test(tc, watch_relative);
     tcase_add_test(tc, watch_needs_read_access);
     tcase_add_test(tc, watch_duplicate_and_unwatch);
+    tcase_add_test(tc, unwatch_unknown_watch);
     tcase_add_test(tc, watch_ignores_tx_id);
     tcase_add_test(tc, watch_limit);
     tcase_add_test(tc, watch_special_release);
