@@ -494,12 +494,20 @@ static bool dev_reconcile(struct iovmd *d, struct iovmd_dev *v)
         return true;
     }
 
-    /* Offline: the backend closes it and exits; then we tidy up. */
+    /*
+     * Offline: the backend closes it (and exits); then we tidy up.  Once
+     * it reads Closed the backend has let go of the storage, so the
+     * script's remove need not wait for the process to be gone: libxl
+     * gives us 10 s from Closed to the directory's removal, and a script
+     * is slow on a slow machine.
+     */
     v->close_at_ns = 0;
     dev_poke(v);
-    if (v->pid || v->script_pid > 0 || d->stopping)
+    if (v->script_pid > 0 || d->stopping)
         return true;
     if (be != XenbusStateClosed) {
+        if (v->pid)
+            return true; /* the backend is closing it */
         /* No backend to close it (it failed, or never started). */
         if (xb_switch_state(d->xs, v->be, XenbusStateClosed, false))
             return true;

@@ -5,7 +5,8 @@
  * capabilities, no new privileges, and a seccomp allowlist — what serving
  * a device from open file descriptors needs, and nothing that opens,
  * executes or connects anything.  A call outside it kills the process
- * (after one line on stderr naming the call), and iovmd restarts it.
+ * (after one line on stderr naming the call), and iovmd restarts it;
+ * opening a file fails with EACCES instead (see load_filter).
  * io_uring operations are not system calls: each ring is restricted to
  * the operations the data path submits (blk_sandbox_ring()).
  *
@@ -82,7 +83,7 @@ static const int allowed[] = {
     SCMP_SYS(fsync), SCMP_SYS(fallocate), SCMP_SYS(getrusage),
 #if defined(__SANITIZE_ADDRESS__)
     /* LeakSanitizer's check at exit (a thread that ptraces the rest). */
-    SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(prctl), SCMP_SYS(openat),
+    SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(prctl),
     SCMP_SYS(getdents64), SCMP_SYS(readlink), SCMP_SYS(wait4),
     SCMP_SYS(getppid), SCMP_SYS(sched_getparam), SCMP_SYS(getrlimit),
     SCMP_SYS(prlimit64), SCMP_SYS(setrlimit), SCMP_SYS(kill),
@@ -165,6 +166,16 @@ static int load_filter(void)
         goto out;
 #endif
     rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+    if (rc)
+        goto out;
+    /*
+     * Opening a file is refused, not fatal: libraries look for files
+     * lazily (glibc's malloc reads /proc/sys/vm/overcommit_memory the
+     * first time it shrinks a thread's heap) and cope with EACCES.
+     */
+    rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(openat), 0);
+    if (!rc)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(open), 0);
     if (rc)
         goto out;
     sa.sa_sigaction = sigsys_handler;
