@@ -124,9 +124,21 @@ EOF
     sim xl create "$T/$1.cfg"
 }
 
+# The first start also tells systemd it is ready (Type=notify).
+mkfifo "$T/notify.out"
+"$B/tests/sim/notify-listen" "$T/notify.sock" >"$T/notify.out" &
+NL_PID=$!
+exec 4<"$T/notify.out"
+IFS= read -r line <&4 || fail "notify-listen did not start"
+export NOTIFY_SOCKET="$T/notify.sock"
 start_iovmd
+unset NOTIFY_SOCKET
 expect_eq "$(sim exec 0 -- xenstore-read "/local/domain/$dd/data/iovmd")" \
     ready "readiness node"
+wait "$NL_PID" || fail "no READY=1 from iovmd on NOTIFY_SOCKET"
+grep -q '^READY=1$' <&4 || fail "sd_notify message"
+exec 4<&-
+echo "ok: READY=1 to NOTIFY_SOCKET (systemd Type=notify)"
 nodes_before=$(sim exec 0 -- xenstore-ls -f "/local/domain/$dd" | wc -l)
 
 # ------------------------------------------------ one process per device
