@@ -16,10 +16,12 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <linux/fs.h>
 #include <liburing.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -46,7 +48,7 @@ int main(int argc, char **argv)
         { "seed", required_argument, NULL, 'r' },
         { NULL, 0, NULL, 0 },
     };
-    uint64_t bs = 4096, span = 0, v, seed = 0;
+    uint64_t bs = 4096, span = 0, v, seed = 0, size;
     uint64_t done = 0, bytes = 0, t0, t_end;
     unsigned int qd = 32, seconds = 5, i, inflight = 0;
     bool rnd = true, wr = false, direct = false;
@@ -101,8 +103,12 @@ int main(int argc, char **argv)
         perror(argv[optind]);
         return 1;
     }
-    if (!span || span > (uint64_t)sb.st_size)
-        span = sb.st_size;
+    size = (uint64_t)sb.st_size;
+    /* A block device's size is not in st_size. */
+    if (S_ISBLK(sb.st_mode) && ioctl(fd, BLKGETSIZE64, &size))
+        size = 0;
+    if (!span || span > size)
+        span = size;
     if (span < bs || io_uring_queue_init(qd, &ring, 0)) {
         fprintf(stderr, "direct-io: bad size or no io_uring\n");
         return 1;
