@@ -120,7 +120,7 @@ static void dev_add(struct iovmd *d, const struct iovmd_class *c, uint32_t fe,
     LOG_INFO("%s: new %s device for domain %u", v->rel, c->kind, fe);
 }
 
-static void dev_free(struct iovmd *d, struct iovmd_dev *v)
+void iovmd_dev_free(struct iovmd *d, struct iovmd_dev *v)
 {
     char path[200];
 
@@ -543,7 +543,7 @@ void iovmd_reconcile_all(struct iovmd *d)
         } else {
             *pp = v->next;
             d->ndevs--;
-            dev_free(d, v);
+            iovmd_dev_free(d, v);
         }
     }
 }

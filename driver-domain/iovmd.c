@@ -545,13 +545,7 @@ out:
         struct iovmd_dev *d = D.devs;
 
         D.devs = d->next;
-        if (d->stat)
-            munmap(d->stat, sizeof(*d->stat));
-        if (d->poke_fd >= 0)
-            close(d->poke_fd);
-        if (d->stat_fd >= 0)
-            close(d->stat_fd);
-        free(d);
+        iovmd_dev_free(&D, d);
     }
     if (D.loop)
         iovm_loop_free(D.loop);

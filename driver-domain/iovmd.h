@@ -94,6 +94,8 @@ struct iovmd {
 };
 
 /* dev.c */
+/* Lets go of what iovmd holds for a device (watch, status page, fds). */
+void iovmd_dev_free(struct iovmd *d, struct iovmd_dev *v);
 /* Looks at backend/ and brings every device in line with it. */
 void iovmd_scan(struct iovmd *d);
 void iovmd_reconcile_all(struct iovmd *d);

@@ -188,22 +188,33 @@ static int vbd_remove(uint32_t g)
     return simblk_vbd_remove(dd, g, DEVID);
 }
 
+/* The backend's /proc/<pid>/stat into st; returns what follows its
+ * name: " <state> <ppid> ...". */
+static const char *backend_stat(char *st, size_t len)
+{
+    char path[64], *p = NULL;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)bb);
+    f = fopen(path, "r");
+    ck_assert_ptr_nonnull(f);
+    if (fgets(st, (int)len, f))
+        p = strrchr(st, ')');
+    fclose(f);
+    ck_assert_ptr_nonnull(p);
+    return p + 1;
+}
+
 /* The daemon runs (it is the runner's child, not ours: no waitpid; a
  * zombie would still take kill(pid, 0)). */
 static void backend_alive(void)
 {
-    char path[64], st[256], *p = NULL;
-    FILE *f;
+    char st[512];
+    const char *p;
 
     ck_assert_int_eq(kill(bb, 0), 0);
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)bb);
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    if (fgets(st, sizeof(st), f))
-        p = strrchr(st, ')');
-    fclose(f);
-    ck_assert_ptr_nonnull(p);
-    ck_assert_msg(p[1] == ' ' && p[2] != 'Z' && p[2] != 'X',
+    p = backend_stat(st, sizeof(st));
+    ck_assert_msg(p[0] == ' ' && p[1] != 'Z' && p[1] != 'X',
                   "iovm-blkback is dead: %s", st);
 }
 
@@ -658,19 +669,12 @@ END_TEST
 /* The backend's CPU time so far (user + system), in milliseconds. */
 static long backend_cpu_ms(void)
 {
-    char path[64], st[512], *p = NULL;
+    char st[512];
+    const char *p = backend_stat(st, sizeof(st));
     unsigned long ut = 0, stm = 0;
-    FILE *f;
 
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)bb);
-    f = fopen(path, "r");
-    ck_assert_ptr_nonnull(f);
-    if (fgets(st, sizeof(st), f))
-        p = strrchr(st, ')');
-    fclose(f);
-    ck_assert_ptr_nonnull(p);
     /* After the name: state (3) ... utime (14), stime (15). */
-    ck_assert_int_eq(sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+    ck_assert_int_eq(sscanf(p + 1, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
                                    "%*u %lu %lu",
                             &ut, &stm),
                      2);

@@ -78,19 +78,27 @@ static void fill(uint8_t *b, size_t len, uint64_t off, unsigned int seed)
         b[i] = (uint8_t)((off + i) * 131 + seed + ((off + i) >> 12));
 }
 
-/* The host's view of the backing file. */
-static void expect_file(const char *img, uint64_t off, const uint8_t *want,
-                        size_t len)
+/* The host's view of the backing file: does it hold want at off? */
+static bool file_holds(const char *img, uint64_t off, const uint8_t *want,
+                       size_t len)
 {
     uint8_t *got = malloc(len);
     int fd = open(img, O_RDONLY);
+    bool same;
 
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(pread(fd, got, len, off), (ssize_t)len);
     close(fd);
-    ck_assert_msg(!memcmp(got, want, len), "file differs at %llu",
-                  (unsigned long long)off);
+    same = !memcmp(got, want, len);
     free(got);
+    return same;
+}
+
+static void expect_file(const char *img, uint64_t off, const uint8_t *want,
+                        size_t len)
+{
+    ck_assert_msg(file_holds(img, off, want, len), "file differs at %llu",
+                  (unsigned long long)off);
 }
 
 static long stat_of(uint32_t dom, const char *key)
@@ -567,19 +575,12 @@ START_TEST(flush_refused_is_withdrawn)
 }
 END_TEST
 
-/* The host's view of the backing file: not (yet) want. */
+/* Not (yet) on the storage. */
 static void expect_file_not(const char *img, uint64_t off, const uint8_t *want,
                             size_t len)
 {
-    uint8_t *got = malloc(len);
-    int fd = open(img, O_RDONLY);
-
-    ck_assert_int_ge(fd, 0);
-    ck_assert_int_eq(pread(fd, got, len, off), (ssize_t)len);
-    close(fd);
-    ck_assert_msg(memcmp(got, want, len), "already on storage at %llu",
-                  (unsigned long long)off);
-    free(got);
+    ck_assert_msg(!file_holds(img, off, want, len),
+                  "already on storage at %llu", (unsigned long long)off);
 }
 
 /*
