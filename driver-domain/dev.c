@@ -318,6 +318,24 @@ static void dev_run_script(struct iovmd *d, struct iovmd_dev *v, bool add)
     LOG_INFO("%s: running %s %s (pid %d)", v->rel, sp, action, (int)pid);
 }
 
+/* Asks the backend to stop (it drains and exits), once. */
+static void dev_stop(struct iovmd_dev *v)
+{
+    if (v->pid > 0 && !v->stop_sent) {
+        kill(v->pid, SIGTERM);
+        v->stop_sent = true;
+    }
+}
+
+/* Kills a hotplug script and whatever it started (its process group). */
+static void script_kill(struct iovmd_dev *v)
+{
+    if (v->script_pid > 0) {
+        kill(-v->script_pid, SIGKILL);
+        kill(v->script_pid, SIGKILL);
+    }
+}
+
 /*
  * The device cannot be served: say why where the toolstack and the
  * guest's frontend look, and close it (xenbus_dev_fatal's way).  Closing
@@ -333,10 +351,7 @@ static void dev_fail(struct iovmd *d, struct iovmd_dev *v, const char *why)
     if (xb_exists(d->xs, XBT_NULL, v->be))
         xb_printf(d->xs, XBT_NULL, v->be, "error", "iovmd: %s",
                   v->last_error);
-    if (v->pid > 0 && !v->stop_sent) {
-        kill(v->pid, SIGTERM);
-        v->stop_sent = true;
-    }
+    dev_stop(v);
     v->close_at_ns =
         iovm_now_ns() + (uint64_t)d->remove_delay_ms * NS_PER_MS + 1;
 }
@@ -449,10 +464,7 @@ static bool dev_reconcile(struct iovmd *d, struct iovmd_dev *v)
     snprintf(path, sizeof(path), "%s/state", v->be);
     if (!xb_exists(d->xs, XBT_NULL, path)) {
         /* Removed under us (forced removal, or we removed it). */
-        if (v->pid > 0 && !v->stop_sent) {
-            kill(v->pid, SIGTERM);
-            v->stop_sent = true;
-        }
+        dev_stop(v);
         if (v->script == SCRIPT_ADDED && !v->script_pid)
             LOG_WARN("%s: removed before it was closed; hotplug script "
                      "remove not run (its nodes are gone)",
@@ -584,8 +596,7 @@ static void kill_late_scripts(struct iovmd *d)
             now >= v->script_deadline_ns) {
             LOG_ERR("%s: hotplug script (pid %d) timed out", v->rel,
                     (int)v->script_pid);
-            kill(-v->script_pid, SIGKILL);
-            kill(v->script_pid, SIGKILL);
+            script_kill(v);
             v->script_deadline_ns = 0; /* its exit fails the device */
         }
 }
@@ -596,10 +607,7 @@ void iovmd_stop_all(struct iovmd *d)
 
     kill_late_scripts(d);
     for (v = d->devs; v; v = v->next)
-        if (v->pid > 0 && !v->stop_sent) {
-            kill(v->pid, SIGTERM);
-            v->stop_sent = true;
-        }
+        dev_stop(v);
 }
 
 bool iovmd_children_left(const struct iovmd *d)
@@ -619,10 +627,7 @@ void iovmd_kill_all(struct iovmd *d)
     for (v = d->devs; v; v = v->next) {
         if (v->pid > 0)
             kill(v->pid, SIGKILL);
-        if (v->script_pid > 0) {
-            kill(-v->script_pid, SIGKILL);
-            kill(v->script_pid, SIGKILL);
-        }
+        script_kill(v);
     }
 }
 
@@ -637,8 +642,8 @@ int iovmd_upgrade(struct iovmd *d, const char *device)
         if (v->pid > 0 && !v->stop_sent && !v->failed) {
             LOG_INFO("%s: replacing the backend (pid %d)", v->rel,
                      (int)v->pid);
-            kill(v->pid, SIGTERM);
-            v->stop_sent = v->restart_now = true;
+            dev_stop(v);
+            v->restart_now = true;
             n++;
         }
     }

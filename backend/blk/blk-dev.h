@@ -123,8 +123,7 @@ struct blk_queue {
     unsigned int idx;
     /* Set up by the main thread before the thread starts. */
     xenevtchn_handle *evtchn;
-    evtchn_port_t port;
-    bool port_bound;
+    evtchn_port_t port;       /* 0: not bound (Xen never uses port 0) */
     xengnttab_handle *gnt;
     void *ring_addr;          /* IOVM_SHARED */
     unsigned int ring_pages;
@@ -149,7 +148,6 @@ struct blk_queue {
     unsigned int max_inflight_pages;  /* the ceiling: take no more */
     unsigned int peak_inflight_pages;
     unsigned int bounce_held;         /* bounce pages the ios keep */
-    bool pooled;              /* gnt/evtchn are the daemon's: not ours to close */
     struct blk_io *barrier;   /* the barrier waiting for the drain */
     struct pgrant_cache pcache;
     void *indirect_buf;       /* private copies of indirect pages */

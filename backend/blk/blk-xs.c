@@ -46,6 +46,15 @@ static int dev_switch(struct blk_dev *dev, enum xenbus_state s, bool force)
 /* ---------------------------------------------------------------- */
 /* probe */
 
+/* Is path the block device maj:min? */
+static bool is_bdev(const char *path, unsigned int maj, unsigned int min)
+{
+    struct stat sb;
+
+    return !stat(path, &sb) && S_ISBLK(sb.st_mode) &&
+           major(sb.st_rdev) == maj && minor(sb.st_rdev) == min;
+}
+
 /*
  * Where the storage is: what a hotplug script set up (physical-device,
  * "MAJOR:MINOR" in hex, with physical-device-path naming the node), else
@@ -57,7 +66,6 @@ static int dev_store_path(struct blk_dev *dev, char *path, size_t len)
 {
     char pd[32], pdp[256], params[256];
     unsigned int maj, min;
-    struct stat sb;
     int rc, end = 0;
 
     /* The script writes hotplug-status last: until then, wait. */
@@ -80,16 +88,12 @@ static int dev_store_path(struct blk_dev *dev, char *path, size_t len)
     /* The node the script named, if it is that device; else udev's. */
     if (!xb_read_str(XS(dev), XBT_NULL, dev->xb.be, "physical-device-path", pdp,
                      sizeof(pdp)) &&
-        !stat(pdp, &sb) && S_ISBLK(sb.st_mode) &&
-        major(sb.st_rdev) == maj && minor(sb.st_rdev) == min) {
+        is_bdev(pdp, maj, min)) {
         snprintf(path, len, "%s", pdp);
         return 0;
     }
     snprintf(path, len, "/dev/block/%u:%u", maj, min);
-    if (stat(path, &sb) || !S_ISBLK(sb.st_mode) ||
-        major(sb.st_rdev) != maj || minor(sb.st_rdev) != min)
-        return -ENODEV;
-    return 0;
+    return is_bdev(path, maj, min) ? 0 : -ENODEV;
 }
 
 /*
@@ -241,17 +245,18 @@ static void queue_teardown(struct blk_queue *q)
         xengnttab_unmap(q->gnt, q->ring_addr, q->ring_pages);
         q->ring_addr = NULL;
     }
-    if (q->evtchn && q->pooled) {
-        /* The daemon's handle, kept for the next connection. */
-        if (q->port_bound)
+    if (q->evtchn && q->dev->bb->sandbox) {
+        /* The daemon's handle (the sandbox's pool), kept for the next
+         * connection. */
+        if (q->port)
             xenevtchn_unbind(q->evtchn, q->port);
     } else if (q->evtchn) {
         xenevtchn_close(q->evtchn); /* unbinds: the frontend's port
                                        becomes unbound, reusable */
     }
     q->evtchn = NULL;
-    q->port_bound = false;
-    if (q->gnt && !q->pooled)
+    q->port = 0;
+    if (q->gnt && !q->dev->bb->sandbox)
         xengnttab_close(q->gnt);
     q->gnt = NULL;
 }
@@ -296,11 +301,9 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
         return rc;
     }
     if (dev->bb->sandbox) {
-        /* Opened before the sandbox, one pair per queue. */
-        q->pooled = true;
+        /* Opened before the sandbox (main), one pair per queue. */
         q->gnt = dev->bb->pool_gnt[q->idx];
         q->evtchn = dev->bb->pool_evt[q->idx];
-        errno = ENODEV;
     } else {
         q->gnt = xengnttab_open(NULL, 0);
         q->evtchn = xenevtchn_open(NULL, 0);
@@ -343,7 +346,6 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
         return rc;
     }
     q->port = lport;
-    q->port_bound = true;
     rc = blk_queue_start(q);
     if (rc) {
         dev_fatal(dev, -rc, "%s: starting the queue failed: %s", dir,
