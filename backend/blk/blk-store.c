@@ -40,30 +40,44 @@ int blk_store_resolve(const char *params, char *path, size_t len)
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Reads a small sysfs attribute of a block device's queue. */
-static int sysfs_queue(dev_t dev, const char *attr, char *buf, size_t len)
+/* Reads a small sysfs attribute of a block device (rel: under its
+ * /sys/dev/block/MAJ:MIN), without its trailing newline. */
+static int sysfs_attr(dev_t dev, const char *rel, char *buf, size_t len)
 {
     char p[128];
     FILE *f;
     size_t n;
 
-    snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/queue/%s", major(dev),
-             minor(dev), attr);
+    snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/%s", major(dev),
+             minor(dev), rel);
     f = fopen(p, "re");
-    if (!f) {
-        /* A partition: its queue is the whole disk's. */
-        snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/../queue/%s",
-                 major(dev), minor(dev), attr);
-        f = fopen(p, "re");
-        if (!f)
-            return -errno;
-    }
+    if (!f)
+        return -errno;
     n = fread(buf, 1, len - 1, f);
     fclose(f);
     buf[n] = '\0';
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+    while (n && buf[n - 1] == '\n')
         buf[--n] = '\0';
     return 0;
+}
+
+/* An attribute of a block device's queue (a partition's is its disk's),
+ * trailing blanks dropped. */
+static int sysfs_queue(dev_t dev, const char *attr, char *buf, size_t len)
+{
+    char rel[64];
+    size_t n;
+    int rc;
+
+    snprintf(rel, sizeof(rel), "queue/%s", attr);
+    rc = sysfs_attr(dev, rel, buf, len);
+    if (rc) {
+        snprintf(rel, sizeof(rel), "../queue/%s", attr);
+        rc = sysfs_attr(dev, rel, buf, len);
+    }
+    for (n = rc ? 0 : strlen(buf); n && buf[n - 1] == ' ';)
+        buf[--n] = '\0';
+    return rc;
 }
 
 /*
@@ -75,25 +89,14 @@ static int sysfs_queue(dev_t dev, const char *attr, char *buf, size_t len)
 static int lock_loop_backing(struct blk_store *st, dev_t rdev, bool writable)
 {
     struct loop_info64 li;
-    char p[96], file[4096];
+    char file[4096];
     struct stat sb;
-    FILE *f;
-    size_t n;
     int fd;
 
     if (major(rdev) != LOOP_MAJOR ||
-        ioctl(st->fd_buffered, LOOP_GET_STATUS64, &li) < 0)
+        ioctl(st->fd_buffered, LOOP_GET_STATUS64, &li) < 0 ||
+        sysfs_attr(rdev, "loop/backing_file", file, sizeof(file)))
         return 0; /* not a loop device, or one with no file */
-    snprintf(p, sizeof(p), "/sys/dev/block/%u:%u/loop/backing_file",
-             major(rdev), minor(rdev));
-    f = fopen(p, "re");
-    if (!f)
-        return 0;
-    n = fread(file, 1, sizeof(file) - 1, f);
-    fclose(f);
-    file[n] = '\0';
-    while (n && file[n - 1] == '\n')
-        file[--n] = '\0';
     fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)
         return 0; /* deleted, or not visible here: nothing to share */
