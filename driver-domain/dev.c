@@ -39,6 +39,7 @@
 
 #include "iovmd.h"
 #include "log.h"
+#include "rjournal.h"
 #include "util.h"
 #include "xbdev.h"
 
@@ -86,7 +87,7 @@ static void dev_add(struct iovmd *d, const struct iovmd_class *c, uint32_t fe,
     v->cls = c;
     v->fe_domid = fe;
     v->devid = devid;
-    v->poke_fd = v->stat_fd = -1;
+    v->poke_fd = v->stat_fd = v->journal_fd = -1;
     snprintf(v->rel, sizeof(v->rel), "backend/%s/%u/%u", c->kind, fe, devid);
     snprintf(v->be, sizeof(v->be), "%.31s/%.127s", d->home, v->rel);
     if (xb_read_str(d->xs, XBT_NULL, v->be, "frontend", v->fe,
@@ -99,7 +100,9 @@ static void dev_add(struct iovmd *d, const struct iovmd_class *c, uint32_t fe,
     }
     v->poke_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     v->stat_fd = memfd_create("iovm-devstat", MFD_CLOEXEC);
-    if (v->poke_fd < 0 || v->stat_fd < 0 ||
+    v->journal_fd = memfd_create("iovm-journal", MFD_CLOEXEC);
+    if (v->poke_fd < 0 || v->stat_fd < 0 || v->journal_fd < 0 ||
+        ftruncate(v->journal_fd, (off_t)iovm_rj_size()) ||
         ftruncate(v->stat_fd, sizeof(struct iovm_devstat)) ||
         (p = mmap(NULL, sizeof(struct iovm_devstat), PROT_READ, MAP_SHARED,
                   v->stat_fd, 0)) == MAP_FAILED) {
@@ -108,6 +111,8 @@ static void dev_add(struct iovmd *d, const struct iovmd_class *c, uint32_t fe,
             close(v->poke_fd);
         if (v->stat_fd >= 0)
             close(v->stat_fd);
+        if (v->journal_fd >= 0)
+            close(v->journal_fd);
         free(v);
         return;
     }
@@ -134,6 +139,8 @@ void iovmd_dev_free(struct iovmd *d, struct iovmd_dev *v)
         close(v->poke_fd);
     if (v->stat_fd >= 0)
         close(v->stat_fd);
+    if (v->journal_fd >= 0)
+        close(v->journal_fd);
     free(v);
 }
 
@@ -212,7 +219,7 @@ static void child_setup(const int *keep, unsigned int nkeep)
 static int dev_start(struct iovmd *d, struct iovmd_dev *v)
 {
     const char *argv[IOVMD_MAX_BACKEND_ARGS + 16];
-    char poke[16], stat[16], path[200];
+    char poke[16], stat[16], journal[16], path[200];
     unsigned int n = 0, i;
     bool hotplug;
     pid_t pid;
@@ -221,6 +228,7 @@ static int dev_start(struct iovmd *d, struct iovmd_dev *v)
     hotplug = d->run_scripts && xb_exists(d->xs, XBT_NULL, path);
     snprintf(poke, sizeof(poke), "%d", v->poke_fd);
     snprintf(stat, sizeof(stat), "%d", v->stat_fd);
+    snprintf(journal, sizeof(journal), "%d", v->journal_fd);
     argv[n++] = v->cls->backend;
     argv[n++] = "--supervised";
     argv[n++] = "--device";
@@ -229,6 +237,8 @@ static int dev_start(struct iovmd *d, struct iovmd_dev *v)
     argv[n++] = poke;
     argv[n++] = "--stats-fd";
     argv[n++] = stat;
+    argv[n++] = "--journal-fd";
+    argv[n++] = journal;
     if (hotplug)
         argv[n++] = "--hotplug";
     if (d->sandbox)
@@ -252,9 +262,9 @@ static int dev_start(struct iovmd *d, struct iovmd_dev *v)
         return -errno;
     }
     if (pid == 0) {
-        int keep[2] = { v->poke_fd, v->stat_fd };
+        int keep[3] = { v->poke_fd, v->stat_fd, v->journal_fd };
 
-        child_setup(keep, 2);
+        child_setup(keep, 3);
         execvp(argv[0], (char **)argv);
         fprintf(stderr, "iovmd: cannot run %s: %s\n", argv[0],
                 strerror(errno));
@@ -423,8 +433,25 @@ void iovmd_child_exited(struct iovmd *d, pid_t pid, int status)
             }
             return;
         }
-        /* Abnormal: count it, back off, and give up on a loop. */
         snprintf(v->last_error, sizeof(v->last_error), "backend %s", how);
+        /*
+         * It was serving (connected, and done with whatever it had taken
+         * over itself): its successor takes the device over from the
+         * journal at once.  Only deaths before that count toward a crash
+         * loop (a request that kills every process that serves it, a
+         * device that cannot be set up), with backoff.
+         */
+        if (IOVM_DEVSTAT_GET(v->stat->pid) == (uint32_t)pid &&
+            IOVM_DEVSTAT_GET(v->stat->serving)) {
+            LOG_WARN("%s: backend (pid %d) %s; taking over at once", v->rel,
+                     (int)pid, how);
+            v->crashes = 0;
+            v->crash_window_ns = 0;
+            v->restart_at_ns = 0;
+            v->takeovers++;
+            return;
+        }
+        /* Abnormal: count it, back off, and give up on a loop. */
         LOG_WARN("%s: backend (pid %d) %s", v->rel, (int)pid, how);
         if (!v->crash_window_ns ||
             now - v->crash_window_ns >
@@ -701,10 +728,14 @@ void iovmd_status(struct iovmd *d, FILE *out, bool json)
         enum xenbus_state be = xb_read_state(d->xs, v->be);
         enum xenbus_state fe = xb_read_state(d->xs, v->fe);
         char hs[32];
-        uint64_t inflight = 0, reqs = 0, peak = 0;
+        uint64_t inflight = 0, reqs = 0, peak = 0, t_start = 0, t_rsp = 0;
+        unsigned int serving = 0, resumed = 0;
         unsigned int nq = 0, i;
+        /* The page of the process running now (not what a previous
+         * one left in it, before the new one has started). */
         bool live = v->pid > 0 &&
-                    IOVM_DEVSTAT_GET(v->stat->magic) == IOVM_DEVSTAT_MAGIC;
+                    IOVM_DEVSTAT_GET(v->stat->magic) == IOVM_DEVSTAT_MAGIC &&
+                    IOVM_DEVSTAT_GET(v->stat->pid) == (uint32_t)v->pid;
 
         if (xb_read_str(d->xs, XBT_NULL, v->be, "hotplug-status", hs,
                         sizeof(hs)))
@@ -717,6 +748,10 @@ void iovmd_status(struct iovmd *d, FILE *out, bool json)
                 inflight += IOVM_DEVSTAT_GET(v->stat->q[i].inflight);
                 reqs += IOVM_DEVSTAT_GET(v->stat->q[i].requests);
             }
+            t_start = IOVM_DEVSTAT_GET(v->stat->started_ns);
+            t_rsp = IOVM_DEVSTAT_GET(v->stat->first_rsp_ns);
+            serving = IOVM_DEVSTAT_GET(v->stat->serving);
+            resumed = IOVM_DEVSTAT_GET(v->stat->resumed_reqs);
             /* The last connection's, also once it is gone. */
             for (i = 0; i < IOVM_DEVSTAT_QUEUES; i++)
                 peak += IOVM_DEVSTAT_GET(v->stat->q[i].peak_inflight_bytes);
@@ -731,11 +766,20 @@ void iovmd_status(struct iovmd *d, FILE *out, bool json)
                          "\"pid\":%d,\"failed\":%s,\"queues\":%u,"
                          "\"inflight\":%llu,\"requests\":%llu,"
                          "\"peak_inflight_bytes\":%llu,"
-                         "\"restarts\":%u,\"hotplug_status\":",
+                         "\"restarts\":%u,",
                     xb_state_name(be), xb_state_name(fe), (int)v->pid,
                     v->failed ? "true" : "false", nq,
                     (unsigned long long)inflight, (unsigned long long)reqs,
                     (unsigned long long)peak, v->restarts);
+            /* This process: when it started and first answered (ns,
+             * CLOCK_MONOTONIC), whether it serves (connected, and done
+             * with what it took over), how many requests it took over;
+             * and the restarts that were takeovers of a serving device. */
+            fprintf(out, "\"serving\":%s,\"started_ns\":%llu,"
+                         "\"first_response_ns\":%llu,\"resumed_requests\":%u,"
+                         "\"takeovers\":%u,\"hotplug_status\":",
+                    serving ? "true" : "false", (unsigned long long)t_start,
+                    (unsigned long long)t_rsp, resumed, v->takeovers);
             json_str(out, hs);
             fputs(",\"last_error\":", out);
             if (v->last_error[0])

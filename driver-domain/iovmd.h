@@ -69,6 +69,10 @@ struct iovmd_dev {
     char last_error[256];
     int poke_fd;              /* eventfd the backend reconciles on */
     int stat_fd;              /* memfd: the backend's status page */
+    int journal_fd;           /* memfd: its ring journal (rjournal.h), kept
+                                 across its restarts */
+    unsigned int takeovers;   /* restarts that went on without a crash
+                                 being counted (the dead one was serving) */
     struct iovm_devstat *stat;
 };
 

@@ -29,6 +29,13 @@ struct iovm_devstat {
     uint32_t pid;           /* the backend process writing it */
     uint32_t nqueues;       /* connected queues, 0 when not connected */
     struct iovm_devstat_queue q[IOVM_DEVSTAT_QUEUES];
+    /* This process's run (iovmd tells a crash loop from it). */
+    uint64_t started_ns;    /* CLOCK_MONOTONIC, when it started */
+    uint64_t first_rsp_ns;  /* its first response written (0: none yet) */
+    uint32_t resumed;       /* 1: it took over a live connection */
+    uint32_t replay_left;   /* requests it took over, not yet answered */
+    uint32_t serving;       /* 1: connected, everything taken over done */
+    uint32_t resumed_reqs;  /* requests it took over from the journal */
 };
 
 #define IOVM_DEVSTAT_SET(field, v) \

@@ -147,7 +147,8 @@ bool xbdev_reconcile(struct xbdev *xd, uint64_t *wake_at)
     if (be == XenbusStateUnknown) {
         /* Our directory is gone: forget the device, write nothing. */
         snprintf(path, sizeof(path), "%s/state", xd->be);
-        if (!xb_exists(xd->xs, XBT_NULL, path)) {
+        if (!xb_exists(xd->xs, XBT_NULL, path) &&
+            !(xd->ops->resumable && xd->ops->resumable(xd))) {
             LOG_INFO("%s: backend directory removed", xd->be);
             xd->ops->disconnect(xd);
             return false;
@@ -167,16 +168,18 @@ bool xbdev_reconcile(struct xbdev *xd, uint64_t *wake_at)
     /*
      * Connected already, to a frontend that still is: a previous process
      * served it.  If it stopped cleanly (every request it took answered
-     * and published) we pick up the rings where it left them; if it died,
-     * requests it had taken are lost and the device cannot go on as if
-     * nothing happened: it fails, as a hot-unplug.
+     * and published), or the class kept a journal of what it had taken,
+     * we take the rings over where it left them; otherwise requests it
+     * had taken are lost and the device cannot go on as if nothing
+     * happened: it fails, as a hot-unplug.
      */
     if (!xd->probed && !xd->probe_failed && !xd->resume_checked &&
         online && be == XenbusStateConnected && xd->clean_stop_key &&
         (fe == XenbusStateInitialised || fe == XenbusStateConnected)) {
         xd->resume_checked = true;
         snprintf(path, sizeof(path), "%s/%s", xd->be, xd->clean_stop_key);
-        if (!xb_exists(xd->xs, XBT_NULL, path)) {
+        if (!xb_exists(xd->xs, XBT_NULL, path) &&
+            !(xd->ops->resumable && xd->ops->resumable(xd))) {
             xd->probe_failed = true;
             xbdev_fatal(xd, EPIPE, "the previous backend process ended "
                                    "without draining its rings; requests "

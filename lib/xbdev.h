@@ -46,6 +46,10 @@ struct xbdev_ops {
     void (*release)(struct xbdev *xd);
     /* While connected, every pass: false if the device just failed. */
     bool (*check)(struct xbdev *xd);
+    /* Optional: can a device a previous process left Connected (and did
+     * not mark as cleanly stopped) be taken over?  (A journal of what it
+     * had taken.) */
+    bool (*resumable)(struct xbdev *xd);
 };
 
 struct xbdev {

@@ -26,6 +26,7 @@
 #include "blk-store.h"
 #include "devstat.h"
 #include "ring.h"
+#include "rjournal.h"
 #include "xbdev.h"
 #include "xenbus.h"
 
@@ -106,6 +107,7 @@ struct blk_io {
     int16_t status;
     bool sync_after;          /* FLUSH with data / barrier: sync next */
     bool retried;             /* already resubmitted without O_DIRECT */
+    bool replayed;            /* taken over from a previous process */
     uint32_t nsegs_mapped;
     unsigned int pages;       /* counted in the queue's inflight_pages */
     struct pgrant *pg[BLK_MAX_SEGS];
@@ -157,6 +159,14 @@ struct blk_queue {
     /* Counters (atomic, relaxed). */
     uint64_t st_reqs, st_notify, st_wakeups, st_spurious, st_errors;
     struct iovm_devstat_queue *ds; /* iovmd's status page, or NULL */
+    /* The ring journal (lib/rjournal.h): this queue's part, or NULL;
+     * rec: what a previous process left outstanding (a resume), consumed
+     * as the thread starts. */
+    struct iovm_rj_queue *jq;
+    struct iovm_rj_recovery *rec;
+    bool suspending;          /* a stop for maintenance: a barrier still
+                                 waiting stays in the journal */
+    bool resumed;             /* taken over: notify the frontend once */
 };
 
 int blk_queue_start(struct blk_queue *q);
@@ -181,6 +191,7 @@ struct blk_dev {
     unsigned int nqueues;
     struct blk_queue *queues;
     bool flush_withdrawn;
+    bool resuming;            /* connect takes over a live connection */
 };
 
 #define BLK_DEV(xd) ((struct blk_dev *)(xd)) /* xb is the first member */
@@ -218,6 +229,9 @@ struct blkback {
     xenevtchn_handle *pool_evt[BLK_MAX_QUEUES];
     unsigned int max_inflight_bytes; /* per device */
     struct iovm_devstat *stat; /* iovmd's status page, or NULL */
+    /* iovmd's ring journal (--journal-fd): what was taken and not
+     * answered survives this process, for the next to take over. */
+    struct iovm_rjournal *journal;
 };
 
 /* The block class's part of the life cycle (blk-xs.c). */

@@ -85,16 +85,44 @@ static void io_release_data(struct blk_queue *q, struct blk_io *io)
     io->nsegs_mapped = 0;
 }
 
+static unsigned int io_index(const struct blk_queue *q, const struct blk_io *io)
+{
+    return (unsigned int)(io - q->ios);
+}
+
+/* The response slot of io, journalled (a successor writes it again if
+ * we die before rsp_prod_pvt covers it). */
+static void io_respond(struct blk_queue *q, struct blk_io *io, int16_t status)
+{
+    uint8_t op = io->req.op == BLKIF_OP_INDIRECT ? io->req.io_op : io->req.op;
+    struct iovm_devstat *ds = q->dev->bb->stat;
+
+    if (q->jq)
+        iovm_rj_answering(q->jq, io_index(q, io), q->ring.rsp_prod_pvt,
+                          status);
+    blk_rsp_write(q->abi, iovm_back_ring_rsp(&q->ring), io->req.id, op,
+                  status);
+    if (q->jq)
+        iovm_rj_answered(q->jq, io_index(q, io), q->ring.rsp_prod_pvt);
+    if (!ds)
+        return;
+    if (!IOVM_DEVSTAT_GET(ds->first_rsp_ns))
+        IOVM_DEVSTAT_SET(ds->first_rsp_ns, iovm_now_ns());
+    if (io->replayed) {
+        io->replayed = false;
+        /* The last request taken over, of every queue: serving. */
+        if (!__atomic_sub_fetch(&ds->replay_left, 1, __ATOMIC_ACQ_REL))
+            IOVM_DEVSTAT_SET(ds->serving, 1u);
+    }
+}
+
 /* Answers io and recycles it. */
 static void io_finish(struct blk_queue *q, struct blk_io *io, int16_t status)
 {
-    uint8_t op = io->req.op == BLKIF_OP_INDIRECT ? io->req.io_op : io->req.op;
-
     io_release_data(q, io);
     q->inflight_pages -= io->pages;
     io->pages = 0;
-    blk_rsp_write(q->abi, iovm_back_ring_rsp(&q->ring), io->req.id, op,
-                  status);
+    io_respond(q, io, status);
     io->stage = BLK_IO_FREE;
     io->next_free = q->free_ios;
     q->free_ios = io;
@@ -467,6 +495,12 @@ static int process_ring(struct blk_queue *q, bool *more)
 
             if (!io)
                 break; /* cannot happen: one io per ring slot */
+            /* Into the journal first (the one read of the slot), so a
+             * successor knows we took it. */
+            if (q->jq)
+                slot = iovm_rj_take(q->jq, io_index(q, io),
+                                    q->ring.req_cons - 1, slot,
+                                    q->ring.ent_size);
             blk_req_copy(q->abi, slot, &io->req);
             /* At most what it claims (checked next), so the ceiling
              * holds before anything is mapped or allocated for it. */
@@ -602,18 +636,25 @@ static void reap(struct blk_queue *q)
     io_uring_submit(&q->uring);
 }
 
-/* Fails whatever is still queued and waits for what the kernel holds. */
+/*
+ * Waits for what the kernel holds.  A barrier still waiting for the
+ * queue to drain is failed, or, on a maintenance stop with a journal,
+ * left in it for the next process.
+ */
 static void drain_all(struct blk_queue *q)
 {
-    unsigned int waited = 0;
+    unsigned int waited = 0, left = 0;
 
     if (q->barrier && q->barrier->stage == BLK_IO_DATA &&
         !q->barrier->niov && !q->barrier->sync_after) {
-        io_finish(q, q->barrier, BLKIF_RSP_ERROR);
+        if (q->jq && q->suspending)
+            left = 1;
+        else
+            io_finish(q, q->barrier, BLKIF_RSP_ERROR);
         q->barrier = NULL;
         q->draining = false;
     }
-    while (q->inflight) {
+    while (q->inflight > left) {
         struct io_uring_cqe *cqe;
         struct __kernel_timespec ts = { .tv_sec = 1 };
 
@@ -645,6 +686,42 @@ static void publish_stats(struct blk_queue *q)
                      (uint64_t)q->peak_inflight_pages * PAGE);
 }
 
+/*
+ * Taking over (a previous process died or stopped): write again the one
+ * response it may have been writing, then serve again every request it
+ * took and did not answer, in ring order, as if just taken.  Reads are
+ * read again and writes written again: the frontend's pages still hold
+ * the data (it keeps them until answered), and whatever the previous
+ * process had in the kernel finished before our storage opened (its
+ * io_uring held the storage's lock until then).
+ */
+static void replay(struct blk_queue *q)
+{
+    struct iovm_rj_recovery *rec = q->rec;
+    unsigned int i;
+
+    if (rec->answer >= 0) {
+        struct blk_io *io = &q->ios[rec->answer];
+        const struct iovm_rj_ent *e = &q->jq->ent[rec->answer];
+        uint8_t op;
+
+        blk_req_copy(q->abi, e->req, &io->req);
+        op = io->req.op == BLKIF_OP_INDIRECT ? io->req.io_op : io->req.op;
+        blk_rsp_write(q->abi, iovm_back_ring_rsp(&q->ring), io->req.id, op,
+                      (int16_t)e->status);
+        iovm_rj_answered(q->jq, (unsigned int)rec->answer,
+                         q->ring.rsp_prod_pvt);
+        io->next_free = q->free_ios;
+        q->free_ios = io;
+        q->inflight--;
+    }
+    for (i = 0; i < rec->nreplay; i++)
+        handle_req(q, &q->ios[rec->replay[i]]);
+    io_uring_submit(&q->uring);
+    free(rec);
+    q->rec = NULL;
+}
+
 static void *queue_thread(void *arg)
 {
     struct blk_queue *q = arg;
@@ -667,9 +744,17 @@ static void *queue_thread(void *arg)
     ev[0] = (struct epoll_event){ .events = EPOLLIN, .data.u32 = 3 };
     epoll_ctl(epfd, EPOLL_CTL_ADD, q->stop_efd, &ev[0]);
 
-    /* Requests may be waiting already (a reconnect). */
+    /* What a previous process left outstanding, then requests that may
+     * be waiting already (a reconnect, or a process that died). */
+    if (q->rec)
+        replay(q);
     process_ring(q, &more);
     push_and_notify(q);
+    if (q->resumed) {
+        /* A notification may have died with our predecessor. */
+        xenevtchn_notify(q->evtchn, q->port);
+        ATOMIC_INC(q->st_notify);
+    }
     while (!stop) {
         bool kicked, evt = false, armed = false;
         uint64_t before = q->st_reqs;
@@ -792,7 +877,23 @@ int blk_queue_start(struct blk_queue *q)
         rc = -ENOMEM;
         goto fail;
     }
-    for (i = 0; i < n; i++) {
+    /* Every io is free but the ones a previous process left in the
+     * journal (rec): those are taken again, as they were. */
+    for (i = n; i-- > 0;) {
+        struct blk_io *io = &q->ios[i];
+
+        if (q->rec && q->jq->ent[i].state != IOVM_RJ_FREE) {
+            blk_req_copy(q->abi, q->jq->ent[i].req, &io->req);
+            io->stage = BLK_IO_DATA;
+            io->status = BLKIF_RSP_ERROR;
+            io->replayed = q->jq->ent[i].state == IOVM_RJ_TAKEN;
+            io->pages = io->replayed
+                            ? IOVM_MIN(io->req.nr_segs, BLK_MAX_SEGS)
+                            : 0;
+            q->inflight_pages += io->pages;
+            q->inflight++;
+            continue;
+        }
         q->ios[i].next_free = q->free_ios;
         q->free_ios = &q->ios[i];
     }
@@ -889,6 +990,8 @@ void blk_queue_stop(struct blk_queue *q)
     }
     q->bounce_held = q->inflight_pages = 0;
     q->free_ios = NULL;
+    free(q->rec);
+    q->rec = NULL;
     free(q->indirect_buf);
     q->indirect_buf = NULL;
     if (q->stop_efd >= 0)

@@ -105,7 +105,8 @@ static int dev_open_store(struct blk_dev *dev)
 {
     struct blkback *bb = dev->bb;
     char mode[8], dtype[16], path[256];
-    unsigned int discard = 1, dio = 0, removable = 0, tries;
+    unsigned int discard = 1, dio = 0, removable = 0;
+    uint64_t give_up;
     bool writable;
     int rc;
 
@@ -137,12 +138,17 @@ static int dev_open_store(struct blk_dev *dev)
      * io_uring lets go of its files a moment after it is gone.  Give it
      * a second before calling the storage shared.
      */
-    for (tries = 0;; tries++) {
+    /* Taking over from a process that died: its I/O in the kernel may
+     * take longer to finish, and it must before we start. */
+    give_up = iovm_now_ns() +
+              (dev->xb.state == XenbusStateConnected ? 30000u : 1000u) *
+                  1000000ull;
+    for (;;) {
         rc = blk_store_open(&dev->store, path, writable && !dev->cdrom, dio,
                             discard);
-        if (rc != -EBUSY || tries >= 20)
+        if (rc != -EBUSY || iovm_now_ns() >= give_up)
             break;
-        usleep(50000);
+        usleep(5000);
     }
     if (rc) {
         dev_fatal(dev, -rc, "opening %s: %s", path,
@@ -261,20 +267,19 @@ static void queue_teardown(struct blk_queue *q)
     q->gnt = NULL;
 }
 
-static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
-                         const char *dir, unsigned int order,
-                         enum blk_abi abi, bool persistent)
-{
+/* What a queue's frontend directory says: its ring pages and port. */
+struct queue_keys {
     uint32_t refs[BLK_MAX_RING_PAGES];
+    uint32_t port;
+};
+
+static int queue_read_keys(struct blk_dev *dev, const char *dir,
+                           unsigned int order, struct queue_keys *k)
+{
     unsigned int i, port, npages = 1u << order;
-    xenevtchn_port_or_error_t lport;
     char key[24];
     int rc;
 
-    q->dev = dev;
-    q->stop_efd = q->uring_efd = -1;
-    q->abi = abi;
-    q->persistent = persistent;
     for (i = 0; i < npages; i++) {
         unsigned int ref;
 
@@ -292,7 +297,7 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
             dev_fatal(dev, -rc, "%s: bad or missing ring-ref", dir);
             return rc;
         }
-        refs[i] = ref;
+        k->refs[i] = ref;
     }
     rc = xb_read_uint(XS(dev), XBT_NULL, dir, "event-channel",
                       MAX_EVTCHN_PORT, &port);
@@ -300,6 +305,69 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
         dev_fatal(dev, -rc, "%s: bad or missing event-channel", dir);
         return rc;
     }
+    k->port = port;
+    return 0;
+}
+
+/*
+ * The queue's journal: a fresh connection starts it where the ring
+ * starts; taking over, it says where to go on from and what to serve
+ * again.  *replay counts the requests taken over.
+ */
+static int queue_journal(struct blk_dev *dev, struct blk_queue *q,
+                         const char *dir)
+{
+    struct iovm_rj_recovery *rec;
+    int rc;
+
+    if (!dev->bb->journal)
+        return 0;
+    q->jq = &dev->bb->journal->q[q->idx];
+    if (!dev->resuming) {
+        iovm_rj_queue_init(q->jq, q->ring.req_cons, q->ring.rsp_prod_pvt);
+        return 0;
+    }
+    rec = malloc(sizeof(*rec));
+    if (!rec) {
+        dev_fatal(dev, ENOMEM, "out of memory");
+        return -ENOMEM;
+    }
+    rc = iovm_rj_recover(q->jq, q->ring.nr_ents, rec);
+    if (rc) {
+        free(rec);
+        dev_fatal(dev, EBADMSG, "%s: the ring journal does not add up; "
+                                "cannot take the queue over",
+                  dir);
+        return rc;
+    }
+    q->ring.req_cons = rec->req_cons;
+    q->ring.rsp_prod_pvt = rec->rsp_prod_pvt;
+    q->rec = rec;
+    q->resumed = true;
+    if (dev->bb->stat)
+        __atomic_add_fetch(&dev->bb->stat->replay_left, rec->nreplay,
+                           __ATOMIC_ACQ_REL);
+    LOG_INFO("%s: took over from the previous process: %u request(s) to "
+             "serve again%s, ring at %u/%u",
+             dir, rec->nreplay,
+             rec->answer >= 0 ? ", 1 response to write again" : "",
+             rec->req_cons, rec->rsp_prod_pvt);
+    return 0;
+}
+
+static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
+                         const char *dir, unsigned int order,
+                         enum blk_abi abi, bool persistent,
+                         const struct queue_keys *k)
+{
+    unsigned int npages = 1u << order;
+    xenevtchn_port_or_error_t lport;
+    int rc;
+
+    q->dev = dev;
+    q->stop_efd = q->uring_efd = -1;
+    q->abi = abi;
+    q->persistent = persistent;
     if (dev->bb->sandbox) {
         /* Opened before the sandbox (main), one pair per queue. */
         q->gnt = dev->bb->pool_gnt[q->idx];
@@ -320,7 +388,8 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
                                                      blk_abi_entry_size(abi)) *
                                           (BLK_MAX_SEGS + 8));
     q->ring_addr = xengnttab_map_domain_grant_refs(
-        q->gnt, npages, dev->xb.fe_domid, refs, PROT_READ | PROT_WRITE);
+        q->gnt, npages, dev->xb.fe_domid, (uint32_t *)k->refs,
+        PROT_READ | PROT_WRITE);
     if (!q->ring_addr) {
         rc = -errno;
         dev_fatal(dev, -rc, "%s: mapping the ring failed: %s", dir,
@@ -330,19 +399,24 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
     q->ring_pages = npages;
     rc = iovm_back_ring_attach(&q->ring, q->ring_addr, (size_t)npages * 4096,
                                blk_abi_entry_size(abi));
-    if (!rc && iovm_back_ring_begin(&q->ring) < 0)
-        rc = -EPROTO;
     if (rc) {
-        dev_fatal(dev, -rc, "%s: ring indices are corrupt", dir);
+        dev_fatal(dev, -rc, "%s: ring too small", dir);
         return rc;
+    }
+    rc = queue_journal(dev, q, dir);
+    if (rc)
+        return rc;
+    if (iovm_back_ring_begin(&q->ring) < 0) {
+        dev_fatal(dev, EPROTO, "%s: ring indices are corrupt", dir);
+        return -EPROTO;
     }
     /* This handle only ever talks to the frontend's domain. */
     xenevtchn_restrict(q->evtchn, dev->xb.fe_domid);
-    lport = xenevtchn_bind_interdomain(q->evtchn, dev->xb.fe_domid, port);
+    lport = xenevtchn_bind_interdomain(q->evtchn, dev->xb.fe_domid, k->port);
     if (lport < 0) {
         rc = -errno;
         dev_fatal(dev, -rc, "%s: binding event channel %u failed: %s", dir,
-                  port, strerror(-rc));
+                  k->port, strerror(-rc));
         return rc;
     }
     q->port = lport;
@@ -400,12 +474,55 @@ static int write_disk_info(struct blk_dev *dev, xs_transaction_t t)
     return rc;
 }
 
+static void queue_dir(const struct blk_dev *dev, unsigned int nq,
+                      unsigned int i, char *dir, size_t len)
+{
+    if (nq == 1)
+        snprintf(dir, len, "%s", dev->xb.fe);
+    else
+        snprintf(dir, len, "%s/queue-%u", dev->xb.fe, i);
+}
+
+/*
+ * The journal for a connection of key: a fresh connection starts an
+ * empty one; taking over a Connected device needs the journal of that
+ * very connection (or a clean stop, which left nothing outstanding).
+ */
+static int dev_journal_begin(struct blk_dev *dev, uint64_t key,
+                             unsigned int nq)
+{
+    struct iovm_rjournal *j = dev->bb->journal;
+    char path[200];
+    bool clean;
+
+    snprintf(path, sizeof(path), "%s/%s", dev->xb.be, BLK_CLEAN_STOP_KEY);
+    clean = xb_exists(XS(dev), XBT_NULL, path);
+
+    dev->resuming = false;
+    if (!j)
+        return 0;
+    if (dev->xb.state == XenbusStateConnected && iovm_rj_matches(j, key, nq)) {
+        dev->resuming = true;
+        return 0;
+    }
+    if (dev->xb.state == XenbusStateConnected && !clean) {
+        dev_fatal(dev, EPIPE, "the previous backend process ended and its "
+                              "ring journal is not of this connection; "
+                              "requests it had taken are lost");
+        return -EPIPE;
+    }
+    iovm_rj_begin(j, key, nq);
+    return 0;
+}
+
 static int dev_connect(struct blk_dev *dev)
 {
     struct blkback *bb = dev->bb;
-    unsigned int nq, order, fe_persistent, i, tries;
+    unsigned int nq, order, fe_persistent, i, tries, v;
+    struct queue_keys *keys;
     char proto[32], dir[200];
-    enum blk_abi abi;
+    enum blk_abi abi = BLK_ABI_NATIVE;
+    uint64_t key;
     int rc;
 
     rc = xb_read_str(XS(dev), XBT_NULL, dev->xb.fe, "protocol", proto,
@@ -441,6 +558,33 @@ static int dev_connect(struct blk_dev *dev)
         return -ENOMEM;
     }
     dev->nqueues = nq;
+    keys = calloc(nq, sizeof(*keys));
+    if (!keys) {
+        dev_fatal(dev, ENOMEM, "out of memory");
+        return -ENOMEM;
+    }
+    /* The connection, as the journal knows it: what the frontend set up. */
+    key = iovm_rj_hash(IOVM_RJ_HASH_INIT, &dev->xb.fe_domid,
+                       sizeof(dev->xb.fe_domid));
+    key = iovm_rj_hash(key, &dev->xb.devid, sizeof(dev->xb.devid));
+    key = iovm_rj_hash(key, &order, sizeof(order));
+    key = iovm_rj_hash(key, &abi, sizeof(abi));
+    v = bb->persistent && fe_persistent;
+    key = iovm_rj_hash(key, &v, sizeof(v));
+    for (i = 0; i < nq; i++) {
+        queue_dir(dev, nq, i, dir, sizeof(dir));
+        rc = queue_read_keys(dev, dir, order, &keys[i]);
+        if (rc) {
+            free(keys);
+            return rc;
+        }
+        key = iovm_rj_hash(key, &keys[i], sizeof(keys[i]));
+    }
+    rc = dev_journal_begin(dev, key, nq);
+    if (rc) {
+        free(keys);
+        return rc;
+    }
     for (i = 0; i < nq; i++) {
         struct blk_queue *q = &dev->queues[i];
 
@@ -451,21 +595,42 @@ static int dev_connect(struct blk_dev *dev)
         q->max_inflight_pages =
             IOVM_MAX(bb->max_inflight_bytes / 4096u / nq, BLK_MAX_SEGS);
     }
-    for (i = 0; i < nq; i++) {
-        if (nq == 1)
-            snprintf(dir, sizeof(dir), "%s", dev->xb.fe);
-        else
-            snprintf(dir, sizeof(dir), "%s/queue-%u", dev->xb.fe, i);
-        rc = queue_connect(dev, &dev->queues[i], dir, order, abi,
-                           bb->persistent && fe_persistent);
-        if (rc)
-            return rc; /* dev_fatal tore it all down */
-    }
-    dev->xb.connected = true;
     if (bb->stat) {
         for (i = 0; i < nq && i < IOVM_DEVSTAT_QUEUES; i++)
             dev->queues[i].ds = &bb->stat->q[i];
+        /* One for the connect itself: nothing reads 0 before it ends. */
+        IOVM_DEVSTAT_SET(bb->stat->serving, 0u);
+        IOVM_DEVSTAT_SET(bb->stat->replay_left, 1u);
+    }
+    for (i = 0; i < nq; i++) {
+        queue_dir(dev, nq, i, dir, sizeof(dir));
+        rc = queue_connect(dev, &dev->queues[i], dir, order, abi,
+                           bb->persistent && fe_persistent, &keys[i]);
+        if (rc) {
+            free(keys);
+            return rc; /* dev_fatal tore it all down */
+        }
+    }
+    free(keys);
+    dev->xb.connected = true;
+    if (bb->journal)
+        iovm_rj_commit(bb->journal);
+    if (bb->stat) {
         IOVM_DEVSTAT_SET(bb->stat->nqueues, nq);
+        IOVM_DEVSTAT_SET(bb->stat->resumed, (uint32_t)dev->resuming);
+        for (i = 0; i < nq; i++)
+            if (dev->queues[i].rec)
+                IOVM_DEVSTAT_SET(bb->stat->resumed_reqs,
+                                 IOVM_DEVSTAT_GET(bb->stat->resumed_reqs) +
+                                     dev->queues[i].rec->nreplay);
+        if (!__atomic_sub_fetch(&bb->stat->replay_left, 1, __ATOMIC_ACQ_REL))
+            IOVM_DEVSTAT_SET(bb->stat->serving, 1u);
+    }
+    if (dev->resuming) {
+        /* Taken over: the frontend was told all of this already. */
+        LOG_INFO("%s: connection taken over (%u queue(s))", dev->xb.be, nq);
+        dev->resuming = false;
+        return 0;
     }
     for (tries = 0; tries < 16; tries++) {
         xs_transaction_t t = xs_transaction_start(XS(dev));
@@ -492,13 +657,16 @@ static int dev_connect(struct blk_dev *dev)
     return dev_switch(dev, XenbusStateConnected, false);
 }
 
-static void dev_disconnect(struct blk_dev *dev)
+/* suspend: a maintenance stop, the journal kept for the next process. */
+static void dev_disconnect_how(struct blk_dev *dev, bool suspend)
 {
     unsigned int i;
 
     /* All queues drain and unmap at once; then each is reaped. */
-    for (i = 0; i < dev->nqueues; i++)
+    for (i = 0; i < dev->nqueues; i++) {
+        dev->queues[i].suspending = suspend;
         blk_queue_request_stop(&dev->queues[i]);
+    }
     for (i = 0; i < dev->nqueues; i++)
         queue_teardown(&dev->queues[i]);
     free(dev->queues);
@@ -511,7 +679,14 @@ static void dev_disconnect(struct blk_dev *dev)
     }
     if (dev->xb.connected)
         LOG_INFO("%s: disconnected", dev->xb.be);
+    if (dev->xb.connected && dev->bb->journal && !suspend)
+        iovm_rj_end(dev->bb->journal);
     dev->xb.connected = false;
+}
+
+static void dev_disconnect(struct blk_dev *dev)
+{
+    dev_disconnect_how(dev, false);
 }
 
 void blk_dev_suspend(struct blk_dev *dev)
@@ -519,8 +694,10 @@ void blk_dev_suspend(struct blk_dev *dev)
     bool resumable = dev->xb.connected && dev->xb.state == XenbusStateConnected;
 
     /* Every request taken is answered and published before this
-     * returns; what the frontend queues meanwhile waits in its ring. */
-    dev_disconnect(dev);
+     * returns (but a barrier waiting for the queue to drain, which the
+     * journal keeps for the next process); what the frontend queues
+     * meanwhile waits in its ring. */
+    dev_disconnect_how(dev, resumable);
     if (resumable &&
         !xb_printf(XS(dev), XBT_NULL, dev->xb.be, BLK_CLEAN_STOP_KEY, "1"))
         LOG_INFO("%s: stopped with the rings drained; the next backend "
@@ -629,6 +806,15 @@ static void ops_release(struct xbdev *xd)
     }
 }
 
+/* A journal of a live connection: the next process can take it over. */
+static bool ops_resumable(struct xbdev *xd)
+{
+    const struct iovm_rjournal *j = BLK_DEV(xd)->bb->journal;
+
+    return j && __atomic_load_n(&j->valid, __ATOMIC_ACQUIRE) == 1 &&
+           j->magic == IOVM_RJ_MAGIC;
+}
+
 static bool ops_check(struct xbdev *xd)
 {
     struct blk_dev *dev = BLK_DEV(xd);
@@ -646,4 +832,5 @@ const struct xbdev_ops blk_xbdev_ops = {
     .disconnect = ops_disconnect,
     .release = ops_release,
     .check = ops_check,
+    .resumable = ops_resumable,
 };

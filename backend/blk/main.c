@@ -289,6 +289,12 @@ static void usage(FILE *f)
             "      --poke-fd N        (with --supervised) an eventfd iovmd "
             "writes to\n"
             "      --stats-fd N       a status page (memfd) iovmd reads\n"
+            "      --journal-fd N     (with --supervised) the ring journal "
+            "(memfd) iovmd\n"
+            "                         keeps across restarts: a process "
+            "that died is\n"
+            "                         taken over without the frontend "
+            "noticing\n"
             "      --sandbox          (with --supervised) once the storage "
             "is open: become\n"
             "                         --user, drop every capability, "
@@ -330,6 +336,7 @@ int main(int argc, char **argv)
         { "hotplug", no_argument, NULL, 'H' },
         { "poke-fd", required_argument, NULL, 'K' },
         { "stats-fd", required_argument, NULL, 'T' },
+        { "journal-fd", required_argument, NULL, 'J' },
         { "sandbox", no_argument, NULL, 'X' },
         { "user", required_argument, NULL, 'U' },
         { "max-inflight-bytes", required_argument, NULL, 'M' },
@@ -344,7 +351,7 @@ int main(int argc, char **argv)
     unsigned int v, k;
     sigset_t mask;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int c, sfd, rc = 1, poke_fd = -1, stats_fd = -1;
+    int c, sfd, rc = 1, poke_fd = -1, stats_fd = -1, journal_fd = -1;
     char path[160];
 
     bb->max_queues = ncpu > 0 ? (unsigned int)ncpu : 1;
@@ -424,14 +431,19 @@ int main(int argc, char **argv)
         case 'H': bb->hotplug = true; break;
         case 'K':
         case 'T':
+        case 'J':
             if (iovm_parse_uint(optarg, 65535, &v) || v < 3 ||
                 fcntl((int)v, F_GETFD) < 0) {
                 fprintf(stderr, "iovm-blkback: --%s must be an open file "
                                 "descriptor above 2\n",
-                        c == 'K' ? "poke-fd" : "stats-fd");
+                        c == 'K'   ? "poke-fd"
+                        : c == 'T' ? "stats-fd"
+                                   : "journal-fd");
                 return 2;
             }
-            *(c == 'K' ? &poke_fd : &stats_fd) = (int)v;
+            *(c == 'K'   ? &poke_fd
+              : c == 'T' ? &stats_fd
+                         : &journal_fd) = (int)v;
             break;
         case 'l':
             if (iovm_log_level_parse(optarg, &level)) {
@@ -460,6 +472,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "iovm-blkback: --sandbox needs --supervised\n");
         return 2;
     }
+    if (journal_fd >= 0 && !bb->supervised) {
+        fprintf(stderr, "iovm-blkback: --journal-fd needs --supervised\n");
+        return 2;
+    }
     if (poke_fd >= 0 && !bb->supervised) {
         fprintf(stderr, "iovm-blkback: --poke-fd needs --supervised\n");
         return 2;
@@ -481,6 +497,16 @@ int main(int argc, char **argv)
         memset(bb->stat, 0, sizeof(*bb->stat));
         bb->stat->magic = IOVM_DEVSTAT_MAGIC;
         bb->stat->pid = (uint32_t)getpid();
+        bb->stat->started_ns = iovm_now_ns();
+    }
+    if (journal_fd >= 0) {
+        bb->journal = iovm_rj_map(journal_fd);
+        if (!bb->journal) {
+            fprintf(stderr, "iovm-blkback: --journal-fd: cannot map it: %s\n",
+                    strerror(errno));
+            return 2;
+        }
+        close(journal_fd);
     }
 
     bb->xs = xs_open(0);

@@ -84,6 +84,16 @@ static void usage(FILE *f)
             "                            prints RESULT iops=... mbps=... "
             "lat_p50_us=...\n"
             "                            lat_p99_us=... notify_per_req=...\n"
+            "  stress VDEV [--seconds S] [--stop-file F] [--qd N] "
+            "[--span B] [--seed N]\n"
+            "                            checked mix of writes, reads and "
+            "flushes on every\n"
+            "                            queue until S seconds pass, F "
+            "exists or SIGTERM;\n"
+            "                            then reads everything back; "
+            "watches both states\n"
+            "                            stay Connected; prints STRESS "
+            "ok|FAILED ...\n"
             "  fuse VDEV MOUNTDIR        export the disk as MOUNTDIR/disk\n"
             "  read VDEV OFFSET LEN      copy bytes to stdout\n"
             "  write VDEV OFFSET LEN     copy bytes from stdin\n"
@@ -417,6 +427,7 @@ int main(int argc, char **argv)
     }
     cmd = argv[optind];
     if (strcmp(cmd, "info") && strcmp(cmd, "verify") && strcmp(cmd, "bench") &&
+        strcmp(cmd, "stress") &&
         strcmp(cmd, "fuse") && strcmp(cmd, "read") && strcmp(cmd, "write") &&
         strcmp(cmd, "discard") && strcmp(cmd, "flush"))
         return bad_usage("unknown command '%s' (see --help)", cmd);
@@ -429,6 +440,9 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "bench"))
         return cmd_bench(argv[optind + 1], &o, argc - optind - 1,
                          argv + optind + 1);
+    if (!strcmp(cmd, "stress"))
+        return cmd_stress(argv[optind + 1], &o, argc - optind - 1,
+                          argv + optind + 1);
     if ((!strcmp(cmd, "info") || !strcmp(cmd, "verify") ||
          !strcmp(cmd, "flush")) &&
         argc - optind != 2)

@@ -1,0 +1,137 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# Transparent restart: a guest runs a checked stream of writes, reads and
+# flushes (iovm-blkfront stress: every byte checked, both xenstore states
+# watched) while its backend process is killed at random moments; the
+# stream must see no error, no lost or wrong data, no lost or unknown
+# completion, and neither state may leave Connected.
+#  - $KILLS SIGKILLs with persistent grants, multi-queue, 16-page rings
+#    and indirect requests; again with grant copy;
+#  - sandbox violations (a forbidden system call) instead of SIGKILL;
+#  - live upgrades to another binary under the same stream;
+#  - restart latency (kill -> the new process's first response) printed.
+# The crash loop (a backend that dies before serving) is in iovmd.sh.
+. "${IOVM_TEST_SRCDIR:-.}/tests/sim/lib.sh"
+
+B=${IOVM_TEST_BUILDDIR:-.}
+EX="${IOVM_TEST_SRCDIR:-.}/driver-domain/examples"
+DM=$B/driver-domain/iovmd
+BF=$B/frontend/iovm-blkfront
+RK=$B/tests/sim/restart-kill
+CTL=$T/iovmd.sock
+KILLS=${IOVM_RESTART_KILLS:-100}
+SEED=${IOVM_RESTART_SEED:-$(date +%s)}
+echo "seed $SEED (IOVM_RESTART_SEED reproduces the kill moments)"
+
+fail() {
+    echo "FAIL: $*" >&2
+    if [ -f "$T/iovmd.log" ]; then
+        echo "---- iovmd.log (tail)"
+        tail -n 40 "$T/iovmd.log"
+    fi
+    exit 1
+}
+
+# The backend iovmd starts is whatever $T/blkback points to: an upgrade
+# points it at another binary.
+cp "$B/backend/blk/iovm-blkback" "$T/iovm-blkback.v1"
+cp "$B/backend/blk/iovm-blkback" "$T/iovm-blkback.v2"
+ln -s "$T/iovm-blkback.v1" "$T/blkback"
+
+dd=$(sim xl create "$EX/drvdom.cfg")
+"$IOVM_SIM" --dir "$SIMDIR" exec drvdom -- "$DM" --control "$CTL" \
+    --blkback "$T/blkback" --no-hotplug-scripts --remove-delay-ms 100 \
+    --backend-arg --test-hooks --backend-arg --max-queues=4 \
+    >"$T/iovmd.log" 2>&1 &
+IOVMD_PID=$!
+sim wait "/local/domain/$dd/data/iovmd" ready || fail "iovmd not ready"
+
+# field DEVICE KEY: a number or boolean of `iovmd status --json`.
+field() {
+    "$DM" --control "$CTL" status --json |
+        sed -n "s/.*\"device\":\"$(echo "$1" | sed 's|/|\\/|g')\"[^}]*\"$2\":\([a-z0-9]*\).*/\1/p"
+}
+
+# stream NAME FRONTEND-OPTIONS SIGNAL COUNT: a guest NAME on a fresh
+# 64 MiB disk; its stream runs while restart-kill does COUNT rounds.
+stream() {
+    name=$1 opts=$2 sig=$3 count=$4
+    truncate -s 64M "$T/$name.img"
+    cat >"$T/$name.cfg" <<EOF
+name = "$name"
+disk = [ 'backend=drvdom, vdev=xvda, access=rw, format=raw, target=$T/$name.img' ]
+EOF
+    g=$(sim xl create "$T/$name.cfg") || fail "$name: xl create"
+    dev=backend/vbd/$g/51712
+    rm -f "$T/stop"
+    # shellcheck disable=SC2086
+    sim exec "$name" -- "$BF" $opts stress xvda --stop-file "$T/stop" \
+        --qd 48 --seed "$SEED" >"$T/$name.out" 2>"$T/$name.err" &
+    spid=$!
+    ${PRE_KILLS:-true}
+    if ! "$RK" "$CTL" "$dev" "$count" "$sig" 300 "$SEED" >"$T/$name.kills"; then
+        touch "$T/stop"
+        wait "$spid" || true
+        cat "$T/$name.kills" "$T/$name.err"
+        fail "$name: restart-kill"
+    fi
+    [ "$(sim exec 0 -- xenstore-read "/local/domain/$dd/$dev/state")" = 4 ] ||
+        fail "$name: backend not Connected after the kills"
+    if sim exec 0 -- xenstore-exists "/local/domain/$dd/$dev/error"; then
+        fail "$name: error node: $(sim exec 0 -- xenstore-read "/local/domain/$dd/$dev/error")"
+    fi
+    touch "$T/stop"
+    wait "$spid" || fail "$name: $(cat "$T/$name.out" "$T/$name.err")"
+    line=$(grep '^STRESS' "$T/$name.out")
+    case $line in
+    "STRESS ok "*" errors=0 bad=0 lost=0 bogus=0 state_changes=0 "*) ;;
+    *) fail "$name: $line" ;;
+    esac
+    for k in writes reads flushes verified_blocks; do
+        n=$(echo "$line" | sed -n "s/.* $k=\([0-9]*\).*/\1/p")
+        [ "${n:-0}" -gt 0 ] || fail "$name: no $k in '$line'"
+    done
+    echo "ok: $name: $(tail -n 1 "$T/$name.kills"); $line"
+}
+
+# ------------------------------------------------ SIGKILL, persistent grants
+stream gp "" 9 "$KILLS"
+grep -q "backend/vbd/[0-9]*/51712: connected to domain [0-9]*: 4 queue(s), 16-page ring, [a-z0-9_-]*, persistent grants" \
+    "$T/iovmd.log" || fail "gp did not get 4 queues, 16-page rings and persistent grants"
+expect_eq "$(field "$dev" takeovers)" "$KILLS" \
+    "gp: every kill was a takeover (no crash counted)"
+sim xl destroy gp
+
+# ------------------------------------------------ SIGKILL, grant copy
+stream gc --no-persistent 9 "$KILLS"
+sim xl destroy gc
+
+# ------------------------------------------------ sandbox violations
+# --test-hooks: SIGUSR1 makes the backend call socket(), which its
+# seccomp filter answers with SIGSYS.
+stream gs "" 10 20
+grep -q "iovm-blkback: sandbox: forbidden system call 41" "$T/iovmd.log" ||
+    fail "no sandbox violation in the log"
+grep -q "killed by signal 31 (Bad system call); taking over at once" \
+    "$T/iovmd.log" || fail "sandbox kills were not taken over"
+sim xl destroy gs
+
+# ------------------------------------------------ live upgrade
+# Under the stream: point iovmd at another binary, upgrade, 5 times back
+# and forth; each new process runs the binary it was meant to.
+to_v2() {
+    rm -f "$T/blkback"
+    ln -s "$T/iovm-blkback.v2" "$T/blkback"
+}
+PRE_KILLS=to_v2 stream gu "" 0 5
+pid=$(grep -o 'pid [0-9]* -> [0-9]*' "$T/gu.kills" | tail -n 1 | awk '{ print $4 }')
+case $(readlink "/proc/$pid/exe") in
+*iovm-blkback.v2) ;;
+*) fail "upgraded backend $pid runs $(readlink "/proc/$pid/exe")" ;;
+esac
+echo "ok: live upgrade: pid $pid runs iovm-blkback.v2"
+sim xl destroy gu
+
+[ -z "$(ps -o pid= --ppid "$IOVMD_PID")" ] ||
+    fail "processes left under iovmd: $(ps -o pid=,args= --ppid "$IOVMD_PID")"
+echo "ok: no backend process left"
