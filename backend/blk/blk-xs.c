@@ -106,7 +106,7 @@ static int dev_open_store(struct blk_dev *dev)
     struct blkback *bb = dev->bb;
     char mode[8], dtype[16], path[256];
     unsigned int discard = 1, dio = 0, removable = 0;
-    uint64_t give_up;
+    uint64_t t0, give_up;
     bool writable;
     int rc;
 
@@ -140,9 +140,9 @@ static int dev_open_store(struct blk_dev *dev)
      */
     /* Taking over from a process that died: its I/O in the kernel may
      * take longer to finish, and it must before we start. */
-    give_up = iovm_now_ns() +
-              (dev->xb.state == XenbusStateConnected ? 30000u : 1000u) *
-                  1000000ull;
+    t0 = iovm_now_ns();
+    give_up = t0 + (dev->xb.state == XenbusStateConnected ? 30000u : 1000u) *
+                       1000000ull;
     for (;;) {
         rc = blk_store_open(&dev->store, path, writable && !dev->cdrom, dio,
                             discard);
@@ -150,6 +150,11 @@ static int dev_open_store(struct blk_dev *dev)
             break;
         usleep(5000);
     }
+    if (!rc && iovm_now_ns() - t0 > 5000000u)
+        LOG_INFO("%s: the storage was in use for %llu ms (a previous "
+                 "process's I/O finishing)",
+                 dev->xb.be,
+                 (unsigned long long)((iovm_now_ns() - t0) / 1000000u));
     if (rc) {
         dev_fatal(dev, -rc, "opening %s: %s", path,
                   rc == -EBUSY ? "already attached read-write elsewhere"
