@@ -164,8 +164,7 @@ struct blk_queue {
      * as the thread starts. */
     struct iovm_rj_queue *jq;
     struct iovm_rj_recovery *rec;
-    bool suspending;          /* a stop for maintenance: a barrier still
-                                 waiting stays in the journal */
+    unsigned int replay_next; /* rec->replay[] taken again so far */
     bool resumed;             /* taken over: notify the frontend once */
 };
 
@@ -192,6 +191,7 @@ struct blk_dev {
     struct blk_queue *queues;
     bool flush_withdrawn;
     bool resuming;            /* connect takes over a live connection */
+    bool clean_stop;          /* ... that the last process left cleanly */
 };
 
 #define BLK_DEV(xd) ((struct blk_dev *)(xd)) /* xb is the first member */

@@ -467,12 +467,16 @@ static void handle_req(struct blk_queue *q, struct blk_io *io)
  */
 static void reap(struct blk_queue *q);
 static void push_and_notify(struct blk_queue *q);
+static bool replay(struct blk_queue *q);
 
 static int process_ring(struct blk_queue *q, bool *more)
 {
     unsigned int budget = BLK_BUDGET, taken = 0;
 
     *more = false;
+    /* What a previous process took comes first, then the ring. */
+    if (q->rec && !replay(q))
+        return 0;
     for (;;) {
         IOVM_SHARED const volatile void *slot;
         int n;
@@ -637,24 +641,19 @@ static void reap(struct blk_queue *q)
 }
 
 /*
- * Waits for what the kernel holds.  A barrier still waiting for the
- * queue to drain is failed, or, on a maintenance stop with a journal,
- * left in it for the next process.
+ * Waits for what the kernel holds, answering it.  A barrier waiting for
+ * the queue to drain starts when the last request before it completes
+ * (reap), so it is answered too.
  */
 static void drain_all(struct blk_queue *q)
 {
-    unsigned int waited = 0, left = 0;
+    unsigned int waited = 0;
 
-    if (q->barrier && q->barrier->stage == BLK_IO_DATA &&
-        !q->barrier->niov && !q->barrier->sync_after) {
-        if (q->jq && q->suspending)
-            left = 1;
-        else
-            io_finish(q, q->barrier, BLKIF_RSP_ERROR);
-        q->barrier = NULL;
-        q->draining = false;
-    }
-    while (q->inflight > left) {
+    if (q->barrier && q->inflight == 1 && q->barrier->stage == BLK_IO_DATA &&
+        !q->barrier->niov && !q->barrier->sync_after)
+        start_barrier(q, q->barrier);
+    io_uring_submit(&q->uring);
+    while (q->inflight) {
         struct io_uring_cqe *cqe;
         struct __kernel_timespec ts = { .tv_sec = 1 };
 
@@ -689,16 +688,19 @@ static void publish_stats(struct blk_queue *q)
 /*
  * Taking over (a previous process died or stopped): write again the one
  * response it may have been writing, then serve again every request it
- * took and did not answer, in ring order, as if just taken.  Reads are
- * read again and writes written again: the frontend's pages still hold
- * the data (it keeps them until answered), and whatever the previous
- * process had in the kernel finished before our storage opened (its
- * io_uring held the storage's lock until then).
+ * took and did not answer, in ring order, each as if just taken, with
+ * only the ones before it in flight (so a barrier waits for the same
+ * requests it waited for, and what follows a waiting barrier waits for
+ * it: nothing is taken while draining).  Reads are read again and writes
+ * written again: the frontend's pages still hold the data (it keeps them
+ * until answered), and whatever the previous process had in the kernel
+ * finished before our storage opened (its io_uring held the storage's
+ * lock until then).  New requests from the ring wait until every one of
+ * these has been taken again.  Returns true once it is done.
  */
-static void replay(struct blk_queue *q)
+static bool replay(struct blk_queue *q)
 {
     struct iovm_rj_recovery *rec = q->rec;
-    unsigned int i;
 
     if (rec->answer >= 0) {
         struct blk_io *io = &q->ios[rec->answer];
@@ -711,15 +713,30 @@ static void replay(struct blk_queue *q)
                       (int16_t)e->status);
         iovm_rj_answered(q->jq, (unsigned int)rec->answer,
                          q->ring.rsp_prod_pvt);
+        io->replayed = false;
         io->next_free = q->free_ios;
         q->free_ios = io;
-        q->inflight--;
+        rec->answer = -1;
     }
-    for (i = 0; i < rec->nreplay; i++)
-        handle_req(q, &q->ios[rec->replay[i]]);
+    while (q->replay_next < rec->nreplay && !q->draining && !q->broken) {
+        struct blk_io *io = &q->ios[rec->replay[q->replay_next++]];
+
+        blk_req_copy(q->abi, q->jq->ent[io_index(q, io)].req, &io->req);
+        io->stage = BLK_IO_DATA;
+        io->status = BLKIF_RSP_ERROR;
+        io->sync_after = io->retried = false;
+        io->nsegs_mapped = io->niov = 0;
+        io->pages = IOVM_MIN(io->req.nr_segs, BLK_MAX_SEGS);
+        q->inflight_pages += io->pages;
+        q->inflight++;
+        handle_req(q, io);
+    }
     io_uring_submit(&q->uring);
+    if (q->replay_next < rec->nreplay)
+        return false;
     free(rec);
     q->rec = NULL;
+    return true;
 }
 
 static void *queue_thread(void *arg)
@@ -746,8 +763,6 @@ static void *queue_thread(void *arg)
 
     /* What a previous process left outstanding, then requests that may
      * be waiting already (a reconnect, or a process that died). */
-    if (q->rec)
-        replay(q);
     process_ring(q, &more);
     push_and_notify(q);
     if (q->resumed) {
@@ -878,20 +893,13 @@ int blk_queue_start(struct blk_queue *q)
         goto fail;
     }
     /* Every io is free but the ones a previous process left in the
-     * journal (rec): those are taken again, as they were. */
+     * journal (rec): replay() takes those again, as they were taken. */
     for (i = n; i-- > 0;) {
         struct blk_io *io = &q->ios[i];
 
         if (q->rec && q->jq->ent[i].state != IOVM_RJ_FREE) {
-            blk_req_copy(q->abi, q->jq->ent[i].req, &io->req);
-            io->stage = BLK_IO_DATA;
-            io->status = BLKIF_RSP_ERROR;
-            io->replayed = q->jq->ent[i].state == IOVM_RJ_TAKEN;
-            io->pages = io->replayed
-                            ? IOVM_MIN(io->req.nr_segs, BLK_MAX_SEGS)
-                            : 0;
-            q->inflight_pages += io->pages;
-            q->inflight++;
+            /* Taken by replay(), in ring order. */
+            io->replayed = true;
             continue;
         }
         q->ios[i].next_free = q->free_ios;

@@ -338,6 +338,21 @@ static int queue_journal(struct blk_dev *dev, struct blk_queue *q,
         return -ENOMEM;
     }
     rc = iovm_rj_recover(q->jq, q->ring.nr_ents, rec);
+    /* The ring went further than the journal: a process that kept no
+     * journal served it since (say, after a clean stop). */
+    if (!rc && (int32_t)(q->ring.rsp_prod_pvt - rec->rsp_prod_pvt) > 0) {
+        if (dev->clean_stop) {
+            LOG_WARN("%s: the ring journal is older than the ring; the "
+                     "previous process stopped cleanly: going on from the "
+                     "ring",
+                     dir);
+            free(rec);
+            memset(q->jq->ent, 0, sizeof(q->jq->ent));
+            iovm_rj_queue_init(q->jq, q->ring.req_cons, q->ring.rsp_prod_pvt);
+            return 0;
+        }
+        rc = -EBADMSG;
+    }
     if (rc) {
         free(rec);
         dev_fatal(dev, EBADMSG, "%s: the ring journal does not add up; "
@@ -504,6 +519,7 @@ static int dev_journal_begin(struct blk_dev *dev, uint64_t key,
     clean = xb_exists(XS(dev), XBT_NULL, path);
 
     dev->resuming = false;
+    dev->clean_stop = clean;
     if (!j)
         return 0;
     if (dev->xb.state == XenbusStateConnected && iovm_rj_matches(j, key, nq)) {
@@ -668,10 +684,8 @@ static void dev_disconnect_how(struct blk_dev *dev, bool suspend)
     unsigned int i;
 
     /* All queues drain and unmap at once; then each is reaped. */
-    for (i = 0; i < dev->nqueues; i++) {
-        dev->queues[i].suspending = suspend;
+    for (i = 0; i < dev->nqueues; i++)
         blk_queue_request_stop(&dev->queues[i]);
-    }
     for (i = 0; i < dev->nqueues; i++)
         queue_teardown(&dev->queues[i]);
     free(dev->queues);
@@ -699,9 +713,7 @@ void blk_dev_suspend(struct blk_dev *dev)
     bool resumable = dev->xb.connected && dev->xb.state == XenbusStateConnected;
 
     /* Every request taken is answered and published before this
-     * returns (but a barrier waiting for the queue to drain, which the
-     * journal keeps for the next process); what the frontend queues
-     * meanwhile waits in its ring. */
+     * returns; what the frontend queues meanwhile waits in its ring. */
     dev_disconnect_how(dev, resumable);
     if (resumable &&
         !xb_printf(XS(dev), XBT_NULL, dev->xb.be, BLK_CLEAN_STOP_KEY, "1"))

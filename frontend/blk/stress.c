@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * iovm-blkfront stress: a mixed stream of writes, reads and flushes over
+ * iovm-blkfront stress: a mixed stream of writes, reads, flushes and
+ * (where offered) barrier writes over
  * every queue, with every byte checked, for as long as asked; built to
  * run while the backend is killed and restarted under it.
  *
@@ -17,7 +18,8 @@
  * frontend library refused (unknown or duplicate id), and any value of
  * either end's xenstore state other than Connected while it ran (a
  * watch on both).  It prints one line:
- *   STRESS ok|FAILED writes=... reads=... flushes=... errors=... bad=...
+ *   STRESS ok|FAILED writes=... reads=... flushes=... barriers=...
+ *          errors=... bad=...
  *          lost=... bogus=... state_changes=... max_gap_ms=...
  *          verified_blocks=...
  * max_gap_ms is the longest time with requests in flight and no
@@ -61,7 +63,7 @@ struct stress {
     uint8_t *busy;             /* in a request in flight */
     uint32_t next_gen;
     uint64_t rng;
-    uint64_t writes, reads, flushes, errors, bad, lost, verified;
+    uint64_t writes, reads, flushes, barriers, errors, bad, lost, verified;
     uint64_t last_done_ns, max_gap_ns;
     bool verifying;
 };
@@ -143,7 +145,7 @@ static void slot_done(struct blkfront_io *io, void *arg)
                 sl->first, sl->n, io->status);
         return;
     }
-    if (io->op == BLKIF_OP_WRITE) {
+    if (io->op == BLKIF_OP_WRITE || io->op == BLKIF_OP_WRITE_BARRIER) {
         for (b = sl->first; b < sl->first + sl->n; b++)
             s->gen[b] = sl->gen;
         return;
@@ -299,13 +301,22 @@ static int run(struct stress *s, struct sslot *slots, unsigned int qd,
                 sl->io.op = BLKIF_OP_FLUSH_DISKCACHE;
             } else {
                 uint64_t first, n, b;
+                uint8_t op = pct < 7 && in->barrier ? BLKIF_OP_WRITE_BARRIER
+                             : pct < 65               ? BLKIF_OP_WRITE
+                                                      : BLKIF_OP_READ;
 
-                if (!pick(s, max_blocks, &first, &n))
+                /* A barrier's data travels without indirect pages. */
+                if (!pick(s,
+                          op == BLKIF_OP_WRITE_BARRIER
+                              ? IOVM_MIN(max_blocks,
+                                         (uint64_t)BLKIF_MAX_SEGMENTS_PER_REQUEST)
+                              : max_blocks,
+                          &first, &n))
                     continue;
                 sl->first = first;
                 sl->n = n;
-                sl->io.op = pct < 65 ? BLKIF_OP_WRITE : BLKIF_OP_READ;
-                if (sl->io.op == BLKIF_OP_WRITE) {
+                sl->io.op = op;
+                if (sl->io.op != BLKIF_OP_READ) {
                     sl->gen = ++s->next_gen ? s->next_gen : ++s->next_gen;
                     for (b = 0; b < n; b++)
                         stamp((uint8_t *)sl->io.buf + b * BLK, first + b,
@@ -333,6 +344,8 @@ static int run(struct stress *s, struct sslot *slots, unsigned int qd,
                 s->writes++;
             else if (sl->io.op == BLKIF_OP_READ)
                 s->reads++;
+            else if (sl->io.op == BLKIF_OP_WRITE_BARRIER)
+                s->barriers++;
             else
                 s->flushes++;
             sl->busy = true;
@@ -480,10 +493,11 @@ out:
         fprintf(stderr, "iovm-blkfront: stress: a state left Connected: %s\n",
                 w.last_bad);
     printf("STRESS %s writes=%" PRIu64 " reads=%" PRIu64 " flushes=%" PRIu64
-           " errors=%" PRIu64 " bad=%" PRIu64 " lost=%" PRIu64
+           " barriers=%" PRIu64 " errors=%" PRIu64 " bad=%" PRIu64 " lost=%" PRIu64
            " bogus=%" PRIu64 " state_changes=%" PRIu64
            " max_gap_ms=%" PRIu64 " verified_blocks=%" PRIu64 "\n",
-           failed ? "FAILED" : "ok", s.writes, s.reads, s.flushes, s.errors,
+           failed ? "FAILED" : "ok", s.writes, s.reads, s.flushes,
+           s.barriers, s.errors,
            s.bad, s.lost, st.bogus, w.changes, s.max_gap_ns / 1000000,
            s.verified);
     fflush(stdout);

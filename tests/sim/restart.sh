@@ -8,7 +8,8 @@
 #  - $KILLS SIGKILLs with persistent grants, multi-queue, 16-page rings
 #    and indirect requests; again with grant copy;
 #  - sandbox violations (a forbidden system call) instead of SIGKILL;
-#  - live upgrades to another binary under the same stream;
+#  - live upgrades to another binary under the same stream, and through
+#    a backend that keeps no journal;
 #  - a journal that does not add up (as a compromised predecessor could
 #    leave it) fails the device with a reason, the successor alive;
 #  - restart latency (kill -> the new process's first response) printed.
@@ -54,10 +55,21 @@ field() {
         sed -n "s/.*\"device\":\"$(echo "$1" | sed 's|/|\\/|g')\"[^}]*\"$2\":\([a-z0-9]*\).*/\1/p"
 }
 
-# stream NAME FRONTEND-OPTIONS SIGNAL COUNT: a guest NAME on a fresh
-# 64 MiB disk; its stream runs while restart-kill does COUNT rounds.
+# rk SIGNAL COUNT: restart-kill on the current stream's device.
+rk() {
+    if ! "$RK" "$CTL" "$dev" "$2" "$1" 300 "$SEED" >>"$T/$name.kills"; then
+        touch "$T/stop"
+        wait "$spid" || true
+        cat "$T/$name.kills" "$T/$name.err"
+        fail "$name: restart-kill"
+    fi
+}
+
+# stream NAME FRONTEND-OPTIONS CMD...: a guest NAME on a fresh 64 MiB
+# disk; its stream runs while CMD (rk ..., say) kills or upgrades.
 stream() {
-    name=$1 opts=$2 sig=$3 count=$4
+    name=$1 opts=$2
+    shift 2
     truncate -s 64M "$T/$name.img"
     cat >"$T/$name.cfg" <<EOF
 name = "$name"
@@ -70,13 +82,8 @@ EOF
     sim exec "$name" -- "$BF" $opts stress xvda --stop-file "$T/stop" \
         --qd 48 --seed "$SEED" >"$T/$name.out" 2>"$T/$name.err" &
     spid=$!
-    ${PRE_KILLS:-true}
-    if ! "$RK" "$CTL" "$dev" "$count" "$sig" 300 "$SEED" >"$T/$name.kills"; then
-        touch "$T/stop"
-        wait "$spid" || true
-        cat "$T/$name.kills" "$T/$name.err"
-        fail "$name: restart-kill"
-    fi
+    : >"$T/$name.kills"
+    "$@"
     [ "$(sim exec 0 -- xenstore-read "/local/domain/$dd/$dev/state")" = 4 ] ||
         fail "$name: backend not Connected after the kills"
     if sim exec 0 -- xenstore-exists "/local/domain/$dd/$dev/error"; then
@@ -89,7 +96,7 @@ EOF
     "STRESS ok "*" errors=0 bad=0 lost=0 bogus=0 state_changes=0 "*) ;;
     *) fail "$name: $line" ;;
     esac
-    for k in writes reads flushes verified_blocks; do
+    for k in writes reads flushes barriers verified_blocks; do
         n=$(echo "$line" | sed -n "s/.* $k=\([0-9]*\).*/\1/p")
         [ "${n:-0}" -gt 0 ] || fail "$name: no $k in '$line'"
     done
@@ -97,7 +104,7 @@ EOF
 }
 
 # ------------------------------------------------ SIGKILL, persistent grants
-stream gp "" 9 "$KILLS"
+stream gp "" rk 9 "$KILLS"
 grep -q "backend/vbd/[0-9]*/51712: connected to domain [0-9]*: 4 queue(s), 16-page ring, [a-z0-9_-]*, persistent grants" \
     "$T/iovmd.log" || fail "gp did not get 4 queues, 16-page rings and persistent grants"
 expect_eq "$(field "$dev" takeovers)" "$KILLS" \
@@ -109,13 +116,13 @@ sed -n 's/.*the storage was in use for \([0-9]*\) ms.*/\1/p' "$T/iovmd.log" |
 sim xl destroy gp
 
 # ------------------------------------------------ SIGKILL, grant copy
-stream gc --no-persistent 9 "$KILLS"
+stream gc --no-persistent rk 9 "$KILLS"
 sim xl destroy gc
 
 # ------------------------------------------------ sandbox violations
 # --test-hooks: SIGUSR1 makes the backend call socket(), which its
 # seccomp filter answers with SIGSYS.
-stream gs "" 10 20
+stream gs "" rk 10 20
 grep -q "iovm-blkback: sandbox: forbidden system call 41" "$T/iovmd.log" ||
     fail "no sandbox violation in the log"
 grep -q "killed by signal 31 (Bad system call); taking over at once" \
@@ -125,11 +132,16 @@ sim xl destroy gs
 # ------------------------------------------------ live upgrade
 # Under the stream: point iovmd at another binary, upgrade, 5 times back
 # and forth; each new process runs the binary it was meant to.
-to_v2() {
+# use BINARY: what iovmd starts from now on.
+use() {
     rm -f "$T/blkback"
-    ln -s "$T/iovm-blkback.v2" "$T/blkback"
+    ln -s "$1" "$T/blkback"
 }
-PRE_KILLS=to_v2 stream gu "" 0 5
+upgrades() {
+    use "$T/iovm-blkback.v2"
+    rk 0 5
+}
+stream gu "" upgrades
 pid=$(grep -o 'pid [0-9]* -> [0-9]*' "$T/gu.kills" | tail -n 1 | awk '{ print $4 }')
 case $(readlink "/proc/$pid/exe") in
 *iovm-blkback.v2) ;;
@@ -137,6 +149,36 @@ case $(readlink "/proc/$pid/exe") in
 esac
 echo "ok: live upgrade: pid $pid runs iovm-blkback.v2"
 sim xl destroy gu
+
+# ------------------------------------------------ through a binary without a journal
+# An upgrade to a backend that keeps no journal (an older one, say: here
+# the same binary without --journal-fd): it takes over after the clean
+# stop; the ring then goes further than iovmd's journal.  Upgraded back,
+# the journal is known to be stale and dropped, and a kill -9 after that
+# is taken over from the fresh one.
+cat >"$T/nojournal-wrap" <<EOF
+#!/bin/bash
+args=()
+while [ \$# -gt 0 ]; do
+    if [ "\$1" = --journal-fd ]; then shift 2; continue; fi
+    args+=("\$1")
+    shift
+done
+exec "$T/iovm-blkback.v1" "\${args[@]}"
+EOF
+chmod +x "$T/nojournal-wrap"
+through_nojournal() {
+    use "$T/nojournal-wrap"
+    rk 0 1
+    use "$T/iovm-blkback.v1"
+    rk 0 1
+    rk 9 3
+}
+stream gn "" through_nojournal
+grep -q "the ring journal is older than the ring; the previous process stopped cleanly" \
+    "$T/iovmd.log" || fail "gn: the stale journal was not noticed"
+echo "ok: an upgrade through a backend without a journal: the stale journal dropped"
+sim xl destroy gn
 
 # ------------------------------------------------ a journal that does not add up
 # What a compromised (or buggy) predecessor could leave: req_cons of
