@@ -55,6 +55,18 @@ field() {
         sed -n "s/.*\"device\":\"$(echo "$1" | sed 's|/|\\/|g')\"[^}]*\"$2\":\([a-z0-9]*\).*/\1/p"
 }
 
+# new_guest NAME SIZE: a guest whose xvda is a fresh image of SIZE, served
+# by drvdom; sets g (its domid) and dev (its backend device).
+new_guest() {
+    truncate -s "$2" "$T/$1.img"
+    cat >"$T/$1.cfg" <<EOF
+name = "$1"
+disk = [ 'backend=drvdom, vdev=xvda, access=rw, format=raw, target=$T/$1.img' ]
+EOF
+    g=$(sim xl create "$T/$1.cfg") || fail "$1: xl create"
+    dev=backend/vbd/$g/51712
+}
+
 # rk SIGNAL COUNT: restart-kill on the current stream's device.
 rk() {
     if ! "$RK" "$CTL" "$dev" "$2" "$1" 300 "$SEED" >>"$T/$name.kills"; then
@@ -70,13 +82,7 @@ rk() {
 stream() {
     name=$1 opts=$2
     shift 2
-    truncate -s 64M "$T/$name.img"
-    cat >"$T/$name.cfg" <<EOF
-name = "$name"
-disk = [ 'backend=drvdom, vdev=xvda, access=rw, format=raw, target=$T/$name.img' ]
-EOF
-    g=$(sim xl create "$T/$name.cfg") || fail "$name: xl create"
-    dev=backend/vbd/$g/51712
+    new_guest "$name" 64M
     rm -f "$T/stop"
     # shellcheck disable=SC2086
     sim exec "$name" -- "$BF" $opts stress xvda --stop-file "$T/stop" \
@@ -199,13 +205,7 @@ EOF
 chmod +x "$T/corrupt-wrap"
 rm -f "$T/blkback"
 ln -s "$T/corrupt-wrap" "$T/blkback"
-truncate -s 16M "$T/gj.img"
-cat >"$T/gj.cfg" <<EOF
-name = "gj"
-disk = [ 'backend=drvdom, vdev=xvda, access=rw, format=raw, target=$T/gj.img' ]
-EOF
-g=$(sim xl create "$T/gj.cfg") || fail "gj: xl create"
-dev=backend/vbd/$g/51712
+new_guest gj 16M
 sim exec gj -- "$BF" stress xvda --seconds 600 >"$T/gj.out" 2>&1 &
 spid=$!
 while [ "$(field "$dev" serving)" != true ] ||
