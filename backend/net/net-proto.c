@@ -146,3 +146,78 @@ enum net_tx_reject net_tx_parse(const struct netif_tx_request *slots,
         return NET_TX_TOO_SHORT;
     return NET_TX_OK;
 }
+
+/* ---------------------------------------------------------------- */
+/* receive */
+
+static unsigned int rx_extras(const struct net_rx_meta *m)
+{
+    return (m->gso_type != XEN_NETIF_GSO_TYPE_NONE) + m->hash;
+}
+
+unsigned int net_rx_slots(uint32_t len, const struct net_rx_meta *m)
+{
+    if (!len || len > NET_RX_MAX_LEN)
+        return 0;
+    if (m->gso_type != XEN_NETIF_GSO_TYPE_NONE &&
+        ((m->gso_type != XEN_NETIF_GSO_TYPE_TCPV4 &&
+          m->gso_type != XEN_NETIF_GSO_TYPE_TCPV6) ||
+         !m->gso_size))
+        return 0;
+    return (len + NET_PAGE - 1) / NET_PAGE + rx_extras(m);
+}
+
+unsigned int net_rx_plan(uint32_t len, const struct net_rx_meta *m,
+                         const uint16_t *ids, struct net_rx_slot *out)
+{
+    unsigned int n = net_rx_slots(len, m), i = 0, extras, e;
+    uint32_t off = 0;
+
+    if (!n)
+        return 0;
+    extras = rx_extras(m);
+    while (i < n) {
+        struct net_rx_slot *sl = &out[i];
+
+        memset(sl, 0, sizeof(*sl));
+        if (i >= 1 && i <= extras) {
+            /* The extra-info slots follow the first data slot. */
+            e = i - 1;
+            sl->is_extra = true;
+            if (e == 0 && m->gso_type != XEN_NETIF_GSO_TYPE_NONE) {
+                sl->extra.type = XEN_NETIF_EXTRA_TYPE_GSO;
+                sl->extra.u.gso.type = m->gso_type;
+                sl->extra.u.gso.size = m->gso_size;
+            } else {
+                sl->extra.type = XEN_NETIF_EXTRA_TYPE_HASH;
+                sl->extra.u.hash.type = m->hash_type;
+                sl->extra.u.hash.algorithm =
+                    XEN_NETIF_CTRL_HASH_ALGORITHM_TOEPLITZ;
+                memcpy(sl->extra.u.hash.value, &m->hash_value,
+                       sizeof(sl->extra.u.hash.value));
+            }
+            if (i < extras)
+                sl->extra.flags = XEN_NETIF_EXTRA_FLAG_MORE;
+            i++;
+            continue;
+        }
+        sl->data_off = off;
+        sl->data_len = (uint16_t)(len - off < NET_PAGE ? len - off : NET_PAGE);
+        off += sl->data_len;
+        sl->rsp.id = ids[i];
+        sl->rsp.offset = 0;
+        sl->rsp.status = (int16_t)sl->data_len;
+        if (off < len)
+            sl->rsp.flags |= NETRXF_more_data;
+        if (i == 0) {
+            if (extras)
+                sl->rsp.flags |= NETRXF_extra_info;
+            if (m->csum_blank)
+                sl->rsp.flags |= NETRXF_csum_blank | NETRXF_data_validated;
+            else if (m->data_validated)
+                sl->rsp.flags |= NETRXF_data_validated;
+        }
+        i++;
+    }
+    return n;
+}

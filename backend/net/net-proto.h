@@ -2,7 +2,8 @@
 /*
  * netif protocol core, pure: take one transmitted packet (its request
  * slots and extra-info slots) from private copies of TX ring slots,
- * validate it, and say what to answer.  No Xen calls; unit-tested.
+ * validate it, and say what to answer; lay a received frame out over RX
+ * slots the way Linux netback does.  No Xen calls; unit-tested.
  *
  * Everything in a slot is the frontend's and untrusted.  A bad packet is
  * either dropped (every slot it used answered with an error, the vif goes
@@ -100,5 +101,48 @@ enum net_tx_reject net_tx_parse(const struct netif_tx_request *slots,
                                 unsigned int avail,
                                 const struct net_features *feat,
                                 struct net_tx_pkt *pkt);
+
+/* ---- receive (to the frontend) ---- */
+
+/* The largest frame we pass to a frontend: a 64 KiB GSO packet plus its
+ * Ethernet header. */
+#define NET_RX_MAX_LEN (0xffffu + NET_ETH_HLEN)
+
+/* What is known of a frame for the frontend (from the TAP's vnet header
+ * and the control ring's hashing). */
+struct net_rx_meta {
+    uint8_t gso_type;        /* XEN_NETIF_GSO_TYPE_* (NONE: no GSO) */
+    uint16_t gso_size;
+    bool csum_blank;         /* checksum left to do (partial) */
+    bool data_validated;     /* checksum known good */
+    bool hash;               /* hash extra (the frontend enabled hashing) */
+    uint8_t hash_type;       /* _XEN_NETIF_CTRL_HASH_TYPE_* */
+    uint32_t hash_value;
+};
+
+/* One RX slot's response: data (a chunk of the frame copied to the start
+ * of the request's page) or an extra-info. */
+struct net_rx_slot {
+    bool is_extra;
+    uint32_t data_off;       /* data: where the chunk starts in the frame */
+    uint16_t data_len;
+    struct netif_rx_response rsp;  /* data: id, offset 0, flags, status */
+    struct netif_extra_info extra; /* extra: as written into the slot */
+};
+
+/* Slots a frame of len bytes takes (data pages + extra-info), or 0 if
+ * it cannot be passed (empty, over NET_RX_MAX_LEN, a bad GSO). */
+unsigned int net_rx_slots(uint32_t len, const struct net_rx_meta *m);
+
+/*
+ * The responses for a frame of len bytes, in slot order, as Linux netback
+ * writes them: the first data slot (flags: extra_info, more_data,
+ * checksum state), then the extra-info slots (GSO, then hash), then the
+ * remaining data, a page per slot; each response echoes the id of the
+ * request in its slot (ids[i]: the request at the i-th slot taken).
+ * Returns the slot count (net_rx_slots()) or 0.
+ */
+unsigned int net_rx_plan(uint32_t len, const struct net_rx_meta *m,
+                         const uint16_t *ids, struct net_rx_slot *out);
 
 #endif

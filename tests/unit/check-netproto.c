@@ -2,7 +2,8 @@
 /*
  * Unit tests for backend/net/net-proto.c: a TX packet from its slots,
  * each rejection class (drop or fatal, as Linux netback), the boundaries
- * of the slot count, extra-info chains and the slots a packet takes.
+ * of the slot count, extra-info chains and the slots a packet takes; an
+ * RX frame's responses (data slots, extra-info placement, flags).
  */
 #include <check.h>
 #include <stdlib.h>
@@ -270,6 +271,99 @@ START_TEST(multicast_requests_carry_no_packet)
 }
 END_TEST
 
+/* ---- receive ---- */
+
+static const uint16_t ids[32] = { 40, 41, 42, 43, 44, 45, 46, 47, 48, 49,
+                                  50, 51, 52, 53, 54, 55, 56, 57, 58, 59,
+                                  60, 61, 62, 63, 64, 65, 66, 67, 68, 69 };
+static struct net_rx_slot rx[32];
+
+START_TEST(rx_plain_frames)
+{
+    struct net_rx_meta m = { .data_validated = true };
+
+    ck_assert_uint_eq(net_rx_plan(1514, &m, ids, rx), 1);
+    ck_assert(!rx[0].is_extra);
+    ck_assert_uint_eq(rx[0].rsp.id, 40);
+    ck_assert_int_eq(rx[0].rsp.status, 1514);
+    ck_assert_uint_eq(rx[0].rsp.offset, 0);
+    ck_assert_uint_eq(rx[0].rsp.flags, NETRXF_data_validated);
+    /* A 9000-byte frame: a page per slot, more_data on all but the last. */
+    m.data_validated = false;
+    ck_assert_uint_eq(net_rx_plan(9000, &m, ids, rx), 3);
+    ck_assert_int_eq(rx[0].rsp.status, 4096);
+    ck_assert_int_eq(rx[2].rsp.status, 9000 - 8192);
+    ck_assert_uint_eq(rx[2].data_off, 8192);
+    ck_assert_uint_eq(rx[0].rsp.flags, NETRXF_more_data);
+    ck_assert_uint_eq(rx[1].rsp.flags, NETRXF_more_data);
+    ck_assert_uint_eq(rx[2].rsp.flags, 0);
+    ck_assert_uint_eq(rx[2].rsp.id, 42);
+}
+END_TEST
+
+START_TEST(rx_gso_and_hash_extras)
+{
+    struct net_rx_meta m = { .gso_type = XEN_NETIF_GSO_TYPE_TCPV4,
+                             .gso_size = 1448, .csum_blank = true,
+                             .hash = true, .hash_type = 1,
+                             .hash_value = 0x51ccc178 };
+    uint32_t len = NET_RX_MAX_LEN, sum = 0, next = 0;
+    unsigned int n, i;
+
+    n = net_rx_plan(len, &m, ids, rx);
+    /* 17 pages of data and two extras. */
+    ck_assert_uint_eq(n, 17 + 2);
+    ck_assert_uint_eq(n, net_rx_slots(len, &m));
+    ck_assert(!rx[0].is_extra);
+    ck_assert_uint_eq(rx[0].rsp.flags, NETRXF_extra_info | NETRXF_more_data |
+                                           NETRXF_csum_blank |
+                                           NETRXF_data_validated);
+    ck_assert(rx[1].is_extra);
+    ck_assert_uint_eq(rx[1].extra.type, XEN_NETIF_EXTRA_TYPE_GSO);
+    ck_assert_uint_eq(rx[1].extra.flags, XEN_NETIF_EXTRA_FLAG_MORE);
+    ck_assert_uint_eq(rx[1].extra.u.gso.size, 1448);
+    ck_assert_uint_eq(rx[1].extra.u.gso.type, XEN_NETIF_GSO_TYPE_TCPV4);
+    ck_assert(rx[2].is_extra);
+    ck_assert_uint_eq(rx[2].extra.type, XEN_NETIF_EXTRA_TYPE_HASH);
+    ck_assert_uint_eq(rx[2].extra.flags, 0);
+    /* The data: every byte once, in order, each response in its slot. */
+    for (i = 0; i < n; i++) {
+        if (rx[i].is_extra)
+            continue;
+        ck_assert_uint_eq(rx[i].data_off, next);
+        ck_assert_uint_eq(rx[i].rsp.id, ids[i]);
+        ck_assert_int_eq(rx[i].rsp.status, rx[i].data_len);
+        ck_assert_uint_eq(!!(rx[i].rsp.flags & NETRXF_more_data), i + 1 < n);
+        next += rx[i].data_len;
+        sum += rx[i].data_len;
+    }
+    ck_assert_uint_eq(sum, len);
+    /* GSO alone: one extra, no MORE flag on it. */
+    m.hash = false;
+    ck_assert_uint_eq(net_rx_plan(3000, &m, ids, rx), 2);
+    ck_assert_uint_eq(rx[0].rsp.flags, NETRXF_extra_info |
+                                           NETRXF_csum_blank |
+                                           NETRXF_data_validated);
+    ck_assert_uint_eq(rx[1].extra.flags, 0);
+}
+END_TEST
+
+START_TEST(rx_frames_that_cannot_go)
+{
+    struct net_rx_meta m = { 0 };
+
+    ck_assert_uint_eq(net_rx_slots(0, &m), 0);
+    ck_assert_uint_eq(net_rx_slots(NET_RX_MAX_LEN + 1, &m), 0);
+    ck_assert_uint_eq(net_rx_plan(NET_RX_MAX_LEN + 1, &m, ids, rx), 0);
+    m.gso_type = XEN_NETIF_GSO_TYPE_TCPV6;
+    ck_assert_uint_eq(net_rx_slots(3000, &m), 0); /* GSO size 0 */
+    m.gso_size = 1428;
+    ck_assert_uint_eq(net_rx_slots(3000, &m), 2);
+    m.gso_type = 3;
+    ck_assert_uint_eq(net_rx_slots(3000, &m), 0);
+}
+END_TEST
+
 START_TEST(every_reason_has_words)
 {
     int r;
@@ -298,6 +392,9 @@ int main(void)
     tcase_add_test(tc, gso_types_and_sizes);
     tcase_add_test(tc, multicast_requests_carry_no_packet);
     tcase_add_test(tc, every_reason_has_words);
+    tcase_add_test(tc, rx_plain_frames);
+    tcase_add_test(tc, rx_gso_and_hash_extras);
+    tcase_add_test(tc, rx_frames_that_cannot_go);
     suite_add_tcase(su, tc);
     sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
