@@ -207,6 +207,7 @@ struct blkback {
     bool indirect;            /* offer indirect segments */
     unsigned int max_ring_order;
     unsigned int poll_us;     /* busy-poll before sleeping (0: never) */
+    bool zero_copy;           /* storage I/O straight into mapped grants */
     unsigned int max_pgrants; /* persistent grants per queue */
     unsigned int remove_delay_ms; /* Closed -> removing our directory */
     int main_efd;             /* queue threads poke the main loop */

@@ -195,7 +195,33 @@ static int copy_segments(struct blk_queue *q, struct blk_io *io, bool to_guest)
     return 0;
 }
 
-/* Makes io->iov point at the data: the guest's pages or our bounce. */
+/* Between the guest's mapped pages and our bounce buffer, by the CPU. */
+static void copy_mapped(struct blk_io *io, bool to_guest)
+{
+    unsigned int i;
+
+    for (i = 0; i < io->req.nr_segs; i++) {
+        const struct blk_seg *s = &io->req.segs[i];
+        char *guest = (char *)io->pg[i]->addr + blk_seg_offset(s);
+        char *local = (char *)io->bounce + (size_t)i * PAGE + blk_seg_offset(s);
+
+        if (to_guest)
+            memcpy(guest, local, blk_seg_len(s));
+        else
+            memcpy(local, guest, blk_seg_len(s));
+    }
+}
+
+/*
+ * Makes io->iov point at the data: the guest's mapped pages (zero copy),
+ * or our bounce buffer, filled by the CPU from the mapped pages
+ * (persistent grants) or by grant copy.  With persistent grants the
+ * storage I/O goes to our own memory unless --zero-copy: on a PV driver
+ * domain, Linux 6.1's gntdev mishandles mapped pages that in-flight
+ * O_DIRECT I/O holds when their process dies (page counts go wrong:
+ * "Bad rss-counter", try_grab_page warnings, later ENOMEM), so a backend
+ * that may be killed does no I/O into them.
+ */
 static int setup_data(struct blk_queue *q, struct blk_io *io)
 {
     unsigned int i;
@@ -211,12 +237,22 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
         if (rc)
             return rc;
         io->nsegs_mapped = io->req.nr_segs;
+        if (!q->dev->bb->zero_copy) {
+            rc = bounce_reserve(q, io, io->req.nr_segs);
+            if (rc)
+                return rc;
+        }
         for (i = 0; i < io->req.nr_segs; i++) {
             const struct blk_seg *s = &io->req.segs[i];
 
-            io->iov[i].iov_base = (char *)io->pg[i]->addr + blk_seg_offset(s);
+            io->iov[i].iov_base =
+                q->dev->bb->zero_copy
+                    ? (char *)io->pg[i]->addr + blk_seg_offset(s)
+                    : (char *)io->bounce + (size_t)i * PAGE + blk_seg_offset(s);
             io->iov[i].iov_len = blk_seg_len(s);
         }
+        if (!q->dev->bb->zero_copy && io->req.io_op != BLKIF_OP_READ)
+            copy_mapped(io, false);
     } else {
         rc = bounce_reserve(q, io, io->req.nr_segs);
         if (rc)
@@ -580,6 +616,9 @@ static void complete_one(struct blk_queue *q, struct blk_io *io, int res)
             io_finish(q, io, BLKIF_RSP_ERROR);
             break;
         }
+        if (q->persistent && !q->dev->bb->zero_copy &&
+            io->req.io_op == BLKIF_OP_READ)
+            copy_mapped(io, true);
         if (!q->persistent && io->req.io_op == BLKIF_OP_READ &&
             copy_segments(q, io, true)) {
             q_complain(q, "grant not accessible for read data", io->req.id);

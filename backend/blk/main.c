@@ -275,6 +275,14 @@ static void usage(FILE *f)
             "to N us\n"
             "                         before sleeping, while I/O is in flight "
             "(default 0: off)\n"
+            "      --zero-copy        with persistent grants, do storage "
+            "I/O straight into\n"
+            "                         the guest's mapped pages (no copy). "
+            "Unsafe if the\n"
+            "                         process can die with I/O in flight on a "
+            "PV driver\n"
+            "                         domain: Linux 6.1's gntdev then "
+            "corrupts page counts\n"
             "      --supervised       run under iovmd: serve --device only, "
             "no watches\n"
             "                         (iovmd pokes --poke-fd), leave the "
@@ -341,6 +349,7 @@ int main(int argc, char **argv)
         { "user", required_argument, NULL, 'U' },
         { "max-inflight-bytes", required_argument, NULL, 'M' },
         { "test-hooks", no_argument, NULL, 'Y' },
+        { "zero-copy", no_argument, NULL, 'Z' },
         { "log-level", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -429,6 +438,7 @@ int main(int argc, char **argv)
             break;
         }
         case 'H': bb->hotplug = true; break;
+        case 'Z': bb->zero_copy = true; break;
         case 'K':
         case 'T':
         case 'J':
