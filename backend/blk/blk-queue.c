@@ -213,14 +213,24 @@ static void copy_mapped(struct blk_io *io, bool to_guest)
 }
 
 /*
+ * Does O_DIRECT I/O for this queue go through our bounce buffer rather
+ * than straight into the guest's mapped pages?  On a PV driver domain,
+ * Linux 6.1's gntdev mishandles mapped pages that in-flight O_DIRECT I/O
+ * holds (pinned) when their process dies: page counts go wrong ("Bad
+ * rss-counter", try_grab_page warnings, later ENOMEM).  A backend that
+ * may be killed therefore does no O_DIRECT I/O into them, unless
+ * --zero-copy.  Through the page cache the kernel copies by CPU and pins
+ * nothing: no bounce needed.
+ */
+static bool bounce_mapped(const struct blk_queue *q)
+{
+    return q->persistent && !q->dev->bb->zero_copy && q->dev->store.direct;
+}
+
+/*
  * Makes io->iov point at the data: the guest's mapped pages (zero copy),
  * or our bounce buffer, filled by the CPU from the mapped pages
- * (persistent grants) or by grant copy.  With persistent grants the
- * storage I/O goes to our own memory unless --zero-copy: on a PV driver
- * domain, Linux 6.1's gntdev mishandles mapped pages that in-flight
- * O_DIRECT I/O holds when their process dies (page counts go wrong:
- * "Bad rss-counter", try_grab_page warnings, later ENOMEM), so a backend
- * that may be killed does no I/O into them.
+ * (bounce_mapped) or by grant copy.
  */
 static int setup_data(struct blk_queue *q, struct blk_io *io)
 {
@@ -237,7 +247,7 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
         if (rc)
             return rc;
         io->nsegs_mapped = io->req.nr_segs;
-        if (!q->dev->bb->zero_copy) {
+        if (bounce_mapped(q)) {
             rc = bounce_reserve(q, io, io->req.nr_segs);
             if (rc)
                 return rc;
@@ -246,12 +256,12 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
             const struct blk_seg *s = &io->req.segs[i];
 
             io->iov[i].iov_base =
-                q->dev->bb->zero_copy
-                    ? (char *)io->pg[i]->addr + blk_seg_offset(s)
-                    : (char *)io->bounce + (size_t)i * PAGE + blk_seg_offset(s);
+                bounce_mapped(q)
+                    ? (char *)io->bounce + (size_t)i * PAGE + blk_seg_offset(s)
+                    : (char *)io->pg[i]->addr + blk_seg_offset(s);
             io->iov[i].iov_len = blk_seg_len(s);
         }
-        if (!q->dev->bb->zero_copy && io->req.io_op != BLKIF_OP_READ)
+        if (bounce_mapped(q) && io->req.io_op != BLKIF_OP_READ)
             copy_mapped(io, false);
     } else {
         rc = bounce_reserve(q, io, io->req.nr_segs);
@@ -616,8 +626,7 @@ static void complete_one(struct blk_queue *q, struct blk_io *io, int res)
             io_finish(q, io, BLKIF_RSP_ERROR);
             break;
         }
-        if (q->persistent && !q->dev->bb->zero_copy &&
-            io->req.io_op == BLKIF_OP_READ)
+        if (bounce_mapped(q) && io->req.io_op == BLKIF_OP_READ)
             copy_mapped(io, true);
         if (!q->persistent && io->req.io_op == BLKIF_OP_READ &&
             copy_segments(q, io, true)) {

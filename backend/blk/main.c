@@ -275,7 +275,7 @@ static void usage(FILE *f)
             "to N us\n"
             "                         before sleeping, while I/O is in flight "
             "(default 0: off)\n"
-            "      --zero-copy        with persistent grants, do storage "
+            "      --zero-copy        with persistent grants, do O_DIRECT "
             "I/O straight into\n"
             "                         the guest's mapped pages (no copy). "
             "Unsafe if the\n"
