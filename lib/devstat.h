@@ -32,7 +32,6 @@ struct iovm_devstat {
     /* This process's run (iovmd tells a crash loop from it). */
     uint64_t started_ns;    /* CLOCK_MONOTONIC, when it started */
     uint64_t first_rsp_ns;  /* its first response written (0: none yet) */
-    uint32_t resumed;       /* 1: it took over a live connection */
     uint32_t replay_left;   /* requests it took over, not yet answered */
     uint32_t serving;       /* 1: connected, everything taken over done */
     uint32_t resumed_reqs;  /* requests it took over from the journal */

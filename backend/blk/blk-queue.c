@@ -59,19 +59,25 @@ static void q_complain(struct blk_queue *q, const char *what, uint64_t id)
 
 /* ---------------------------------------------------------------- */
 
+/* io is taken: in flight, nothing done for it yet. */
+static void io_init(struct blk_queue *q, struct blk_io *io)
+{
+    io->stage = BLK_IO_DATA;
+    io->status = BLKIF_RSP_ERROR;
+    io->sync_after = false;
+    io->retried = false;
+    io->nsegs_mapped = 0;
+    io->niov = 0;
+    q->inflight++;
+}
+
 static struct blk_io *io_alloc(struct blk_queue *q)
 {
     struct blk_io *io = q->free_ios;
 
     if (io) {
         q->free_ios = io->next_free;
-        io->stage = BLK_IO_DATA;
-        io->status = BLKIF_RSP_ERROR;
-        io->sync_after = false;
-        io->retried = false;
-        io->nsegs_mapped = 0;
-        io->niov = 0;
-        q->inflight++;
+        io_init(q, io);
     }
     return io;
 }
@@ -239,6 +245,7 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
 
     if (q->persistent) {
         uint32_t refs[BLK_MAX_SEGS];
+        bool bounce = bounce_mapped(q);
 
         for (i = 0; i < io->req.nr_segs; i++)
             refs[i] = io->req.segs[i].gref;
@@ -247,7 +254,7 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
         if (rc)
             return rc;
         io->nsegs_mapped = io->req.nr_segs;
-        if (bounce_mapped(q)) {
+        if (bounce) {
             rc = bounce_reserve(q, io, io->req.nr_segs);
             if (rc)
                 return rc;
@@ -256,12 +263,12 @@ static int setup_data(struct blk_queue *q, struct blk_io *io)
             const struct blk_seg *s = &io->req.segs[i];
 
             io->iov[i].iov_base =
-                bounce_mapped(q)
-                    ? (char *)io->bounce + (size_t)i * PAGE + blk_seg_offset(s)
-                    : (char *)io->pg[i]->addr + blk_seg_offset(s);
+                bounce ? (char *)io->bounce + (size_t)i * PAGE +
+                             blk_seg_offset(s)
+                       : (char *)io->pg[i]->addr + blk_seg_offset(s);
             io->iov[i].iov_len = blk_seg_len(s);
         }
-        if (bounce_mapped(q) && io->req.io_op != BLKIF_OP_READ)
+        if (bounce && io->req.io_op != BLKIF_OP_READ)
             copy_mapped(io, false);
     } else {
         rc = bounce_reserve(q, io, io->req.nr_segs);
@@ -507,6 +514,21 @@ static void handle_req(struct blk_queue *q, struct blk_io *io)
     }
 }
 
+/* Copies a taken request out of slot (the ring's, or the journal's
+ * private copy) and starts it. */
+static void io_start(struct blk_queue *q, struct blk_io *io,
+                     const volatile void *slot)
+{
+    blk_req_copy(q->abi, slot, &io->req);
+    /* At most what it claims (checked next), so the ceiling holds before
+     * anything is mapped or allocated for it. */
+    io->pages = IOVM_MIN(io->req.nr_segs, BLK_MAX_SEGS);
+    q->inflight_pages += io->pages;
+    if (q->inflight_pages > q->peak_inflight_pages)
+        q->peak_inflight_pages = q->inflight_pages;
+    handle_req(q, io);
+}
+
 /*
  * Takes and starts up to the budget of requests.  Returns the number
  * taken, or -EPROTO when the ring is broken.
@@ -551,14 +573,7 @@ static int process_ring(struct blk_queue *q, bool *more)
                 slot = iovm_rj_take(q->jq, io_index(q, io),
                                     q->ring.req_cons - 1, slot,
                                     q->ring.ent_size);
-            blk_req_copy(q->abi, slot, &io->req);
-            /* At most what it claims (checked next), so the ceiling
-             * holds before anything is mapped or allocated for it. */
-            io->pages = IOVM_MIN(io->req.nr_segs, BLK_MAX_SEGS);
-            q->inflight_pages += io->pages;
-            if (q->inflight_pages > q->peak_inflight_pages)
-                q->peak_inflight_pages = q->inflight_pages;
-            handle_req(q, io);
+            io_start(q, io, slot);
             budget--;
             /*
              * Pipeline: start what we have and publish what is done every
@@ -751,17 +766,14 @@ static bool replay(struct blk_queue *q)
     struct iovm_rj_recovery *rec = q->rec;
 
     if (rec->answer >= 0) {
+        /* Its entry says ANSWERING at rsp_prod_pvt with its status:
+         * answering again writes that slot, and moves on. */
         struct blk_io *io = &q->ios[rec->answer];
         const struct iovm_rj_ent *e = &q->jq->ent[rec->answer];
-        uint8_t op;
 
         blk_req_copy(q->abi, e->req, &io->req);
-        op = io->req.op == BLKIF_OP_INDIRECT ? io->req.io_op : io->req.op;
-        blk_rsp_write(q->abi, iovm_back_ring_rsp(&q->ring), io->req.id, op,
-                      (int16_t)e->status);
-        iovm_rj_answered(q->jq, (unsigned int)rec->answer,
-                         q->ring.rsp_prod_pvt);
         io->replayed = false;
+        io_respond(q, io, (int16_t)e->status);
         io->next_free = q->free_ios;
         q->free_ios = io;
         rec->answer = -1;
@@ -769,15 +781,8 @@ static bool replay(struct blk_queue *q)
     while (q->replay_next < rec->nreplay && !q->draining && !q->broken) {
         struct blk_io *io = &q->ios[rec->replay[q->replay_next++]];
 
-        blk_req_copy(q->abi, q->jq->ent[io_index(q, io)].req, &io->req);
-        io->stage = BLK_IO_DATA;
-        io->status = BLKIF_RSP_ERROR;
-        io->sync_after = io->retried = false;
-        io->nsegs_mapped = io->niov = 0;
-        io->pages = IOVM_MIN(io->req.nr_segs, BLK_MAX_SEGS);
-        q->inflight_pages += io->pages;
-        q->inflight++;
-        handle_req(q, io);
+        io_init(q, io);
+        io_start(q, io, q->jq->ent[io_index(q, io)].req);
     }
     io_uring_submit(&q->uring);
     if (q->replay_next < rec->nreplay)

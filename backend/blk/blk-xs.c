@@ -364,9 +364,12 @@ static int queue_journal(struct blk_dev *dev, struct blk_queue *q,
     q->ring.rsp_prod_pvt = rec->rsp_prod_pvt;
     q->rec = rec;
     q->resumed = true;
-    if (dev->bb->stat)
+    if (dev->bb->stat) {
         __atomic_add_fetch(&dev->bb->stat->replay_left, rec->nreplay,
                            __ATOMIC_ACQ_REL);
+        __atomic_add_fetch(&dev->bb->stat->resumed_reqs, rec->nreplay,
+                           __ATOMIC_RELAXED);
+    }
     LOG_INFO("%s: took over from the previous process: %u request(s) to "
              "serve again%s, ring at %u/%u",
              dir, rec->nreplay,
@@ -513,20 +516,17 @@ static int dev_journal_begin(struct blk_dev *dev, uint64_t key,
 {
     struct iovm_rjournal *j = dev->bb->journal;
     char path[200];
-    bool clean;
 
-    snprintf(path, sizeof(path), "%s/%s", dev->xb.be, BLK_CLEAN_STOP_KEY);
-    clean = xb_exists(XS(dev), XBT_NULL, path);
-
-    dev->resuming = false;
-    dev->clean_stop = clean;
+    dev->resuming = dev->clean_stop = false;
     if (!j)
         return 0;
+    snprintf(path, sizeof(path), "%s/%s", dev->xb.be, BLK_CLEAN_STOP_KEY);
+    dev->clean_stop = xb_exists(XS(dev), XBT_NULL, path);
     if (dev->xb.state == XenbusStateConnected && iovm_rj_matches(j, key, nq)) {
         dev->resuming = true;
         return 0;
     }
-    if (dev->xb.state == XenbusStateConnected && !clean) {
+    if (dev->xb.state == XenbusStateConnected && !dev->clean_stop) {
         dev_fatal(dev, EPIPE, "the previous backend process ended and its "
                               "ring journal is not of this connection; "
                               "requests it had taken are lost");
@@ -638,12 +638,6 @@ static int dev_connect(struct blk_dev *dev)
         iovm_rj_commit(bb->journal);
     if (bb->stat) {
         IOVM_DEVSTAT_SET(bb->stat->nqueues, nq);
-        IOVM_DEVSTAT_SET(bb->stat->resumed, (uint32_t)dev->resuming);
-        for (i = 0; i < nq; i++)
-            if (dev->queues[i].rec)
-                IOVM_DEVSTAT_SET(bb->stat->resumed_reqs,
-                                 IOVM_DEVSTAT_GET(bb->stat->resumed_reqs) +
-                                     dev->queues[i].rec->nreplay);
         if (!__atomic_sub_fetch(&bb->stat->replay_left, 1, __ATOMIC_ACQ_REL))
             IOVM_DEVSTAT_SET(bb->stat->serving, 1u);
     }
