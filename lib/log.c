@@ -22,6 +22,11 @@ static const char *const level_names[] = {
     [IOVM_LOG_DEBUG] = "debug",
 };
 
+const char *iovm_log_ident(void)
+{
+    return log_ident;
+}
+
 void iovm_log_init(const char *ident, enum iovm_log_level level)
 {
     log_ident = ident;

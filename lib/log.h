@@ -14,6 +14,8 @@ enum iovm_log_level {
 };
 
 void iovm_log_init(const char *ident, enum iovm_log_level level);
+/* The program's name in its log lines. */
+const char *iovm_log_ident(void);
 void iovm_log_set_level(enum iovm_log_level level);
 enum iovm_log_level iovm_log_get_level(void);
 /* Parses "error", "warn", "info" or "debug"; returns 0 or -EINVAL. */

@@ -27,7 +27,7 @@
 #include <unistd.h>
 
 #include "blk-dev.h"
-#include "blk-sandbox.h"
+#include "sandbox.h"
 #include "log.h"
 #include "util.h"
 
@@ -985,7 +985,7 @@ int blk_queue_start(struct blk_queue *q)
     if (rc)
         goto fail;
     if (q->dev->bb->sandboxed) {
-        rc = blk_sandbox_ring(&q->uring);
+        rc = iovm_sandbox_ring(&q->uring);
         if (rc) {
             LOG_ERR("%s: cannot restrict io_uring: %s", q->dev->xb.be,
                     strerror(-rc));

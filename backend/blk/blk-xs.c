@@ -14,6 +14,8 @@
  * xenstore-schema/vbd.schema.
  */
 #include <errno.h>
+#include <linux/fs.h>
+#include <seccomp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +26,26 @@
 #include <unistd.h>
 
 #include "blk-dev.h"
-#include "blk-sandbox.h"
+#include "sandbox.h"
 #include "log.h"
 #include "util.h"
 
 #define MAX_EVTCHN_PORT (1u << 17) /* FIFO ABI */
+
+/* What the block data path needs in the sandbox: io_uring and the
+ * storage's own calls, and a block device's size (resize) and discard. */
+static const int blk_syscalls[] = {
+    SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
+    SCMP_SYS(io_uring_register), SCMP_SYS(fdatasync), SCMP_SYS(fsync),
+    SCMP_SYS(fallocate),
+};
+static const unsigned long blk_ioctls[] = {
+    BLKGETSIZE64, BLKDISCARD, BLKSECDISCARD,
+};
+static const struct iovm_sandbox blk_sandbox = {
+    blk_syscalls, IOVM_ARRAY_SIZE(blk_syscalls),
+    blk_ioctls, IOVM_ARRAY_SIZE(blk_ioctls),
+};
 
 static struct xs_handle *XS(struct blk_dev *dev)
 {
@@ -164,7 +181,7 @@ static int dev_open_store(struct blk_dev *dev)
     dev->store_open = true;
     /* Everything is open: from here on, nothing more may be. */
     if (bb->sandbox && !bb->sandboxed) {
-        rc = blk_sandbox_enter(bb->user);
+        rc = iovm_sandbox_enter(bb->user, &blk_sandbox);
         if (rc) {
             dev_fatal(dev, -rc, "cannot enter the sandbox: %s",
                       strerror(-rc));

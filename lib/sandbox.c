@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The sandbox a supervised iovm-blkback enters once its device is set up
- * (storage open, grant and event-channel handles open): no root, no
- * capabilities, no new privileges, and a seccomp allowlist — what serving
- * a device from open file descriptors needs, and nothing that opens,
- * executes or connects anything.  A call outside it kills the process
- * (after one line on stderr naming the call), and iovmd restarts it;
- * opening a file fails with EACCES instead (see load_filter).
- * io_uring operations are not system calls: each ring is restricted to
- * the operations the data path submits (blk_sandbox_ring()).
+ * The sandbox a supervised backend enters once its device is set up
+ * (storage or TAP open, grant and event-channel handles open): no root,
+ * no capabilities, no new privileges, and a seccomp allowlist — what
+ * serving a device from open file descriptors needs, and nothing that
+ * opens, executes or connects anything.  A call outside it kills the
+ * process (after one line on stderr naming the call), and iovmd restarts
+ * it; opening a file fails with EACCES instead (see load_filter).  Each
+ * class adds its own calls and ioctls (struct iovm_sandbox).  io_uring
+ * operations are not system calls: each ring is restricted to the
+ * operations the block data path submits (iovm_sandbox_ring()).
  *
  * Trusts its caller; this is the boundary, not a parser.
  */
@@ -30,19 +31,25 @@
 #include <xen/sys/evtchn.h>
 #include <xen/sys/gntdev.h>
 
-#include "blk-sandbox.h"
+#include "sandbox.h"
 #include "log.h"
 #include "util.h"
 
 /* Async-signal-safe: one line naming the call, then die of SIGSYS. */
 static void sigsys_handler(int sig, siginfo_t *si, void *uc)
 {
-    char msg[96] = "iovm-blkback: sandbox: forbidden system call ";
-    size_t n = strlen(msg);
+    char msg[128];
+    size_t n = 0;
     char num[12];
     int v = si->si_syscall, i = 0;
+    const char *ident = iovm_log_ident(); /* as the log names us */
 
     (void)uc;
+    for (i = 0; ident[i] && n < 60; i++)
+        msg[n++] = ident[i];
+    memcpy(msg + n, ": sandbox: forbidden system call ", 33);
+    n += 33;
+    i = 0;
     do {
         num[i++] = (char)('0' + v % 10);
         v /= 10;
@@ -76,11 +83,9 @@ static const int allowed[] = {
     SCMP_SYS(getegid), SCMP_SYS(uname), SCMP_SYS(sched_yield),
     SCMP_SYS(sched_getaffinity), SCMP_SYS(getrandom),
     SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(membarrier),
-    SCMP_SYS(io_uring_setup), SCMP_SYS(io_uring_enter),
-    SCMP_SYS(io_uring_register), SCMP_SYS(eventfd2), SCMP_SYS(fcntl),
+    SCMP_SYS(eventfd2), SCMP_SYS(fcntl),
     SCMP_SYS(sendmsg), SCMP_SYS(recvmsg), SCMP_SYS(sendto),
-    SCMP_SYS(recvfrom), SCMP_SYS(shutdown), SCMP_SYS(fdatasync),
-    SCMP_SYS(fsync), SCMP_SYS(fallocate), SCMP_SYS(getrusage),
+    SCMP_SYS(recvfrom), SCMP_SYS(shutdown), SCMP_SYS(getrusage),
 #if defined(__SANITIZE_ADDRESS__)
     /* LeakSanitizer's check at exit (a thread that ptraces the rest). */
     SCMP_SYS(clone), SCMP_SYS(ptrace), SCMP_SYS(prctl),
@@ -90,37 +95,48 @@ static const int allowed[] = {
 #endif
 };
 
-/* The ioctls, by request number: grant and event-channel devices, and a
- * block device's size (resize) and discard. */
+/* The ioctls, by request number: grant and event-channel devices (the
+ * class adds its own). */
 static const unsigned long allowed_ioctls[] = {
     IOCTL_GNTDEV_MAP_GRANT_REF, IOCTL_GNTDEV_UNMAP_GRANT_REF,
     IOCTL_GNTDEV_GET_OFFSET_FOR_VADDR, IOCTL_GNTDEV_SET_MAX_GRANTS,
     IOCTL_GNTDEV_SET_UNMAP_NOTIFY, IOCTL_GNTDEV_GRANT_COPY,
     IOCTL_EVTCHN_BIND_INTERDOMAIN, IOCTL_EVTCHN_UNBIND, IOCTL_EVTCHN_NOTIFY,
     IOCTL_EVTCHN_RESTRICT_DOMID, IOCTL_EVTCHN_RESET,
-    BLKGETSIZE64, BLKDISCARD, BLKSECDISCARD,
 };
 
 /* A name from the password database, or a number (uid = gid): a small
  * driver domain may have no /etc/passwd. */
-static int drop_privileges(const char *user)
+int iovm_sandbox_user(const char *user, unsigned int *uidp,
+                      unsigned int *gidp)
 {
     struct passwd *pw;
     unsigned int n;
-    uid_t uid;
-    gid_t gid;
 
     if (!iovm_parse_uint(user, 0x7fffffff, &n)) {
-        uid = (uid_t)n;
-        gid = (gid_t)n;
-    } else {
-        errno = 0;
-        pw = getpwnam(user);
-        if (!pw)
-            return errno ? -errno : -ENOENT;
-        uid = pw->pw_uid;
-        gid = pw->pw_gid;
+        *uidp = *gidp = n;
+        return 0;
     }
+    errno = 0;
+    pw = getpwnam(user);
+    if (!pw)
+        return errno ? -errno : -ENOENT;
+    *uidp = pw->pw_uid;
+    *gidp = pw->pw_gid;
+    return 0;
+}
+
+static int drop_privileges(const char *user)
+{
+    unsigned int u, g;
+    uid_t uid;
+    gid_t gid;
+    int rc = iovm_sandbox_user(user, &u, &g);
+
+    if (rc)
+        return rc;
+    uid = (uid_t)u;
+    gid = (gid_t)g;
     if (!uid)
         return -EPERM; /* that would be no drop at all */
     if (setgroups(0, NULL) || setresgid(gid, gid, gid) ||
@@ -135,7 +151,7 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
-static int load_filter(void)
+static int load_filter(const struct iovm_sandbox *cls)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     struct sigaction sa = { 0 };
@@ -149,9 +165,20 @@ static int load_filter(void)
         if (rc)
             goto out;
     }
+    for (i = 0; i < cls->nsyscalls; i++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, cls->syscalls[i], 0);
+        if (rc)
+            goto out;
+    }
     for (i = 0; i < sizeof(allowed_ioctls) / sizeof(allowed_ioctls[0]); i++) {
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
                               SCMP_A1(SCMP_CMP_EQ, allowed_ioctls[i]));
+        if (rc)
+            goto out;
+    }
+    for (i = 0; i < cls->nioctls; i++) {
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+                              SCMP_A1(SCMP_CMP_EQ, cls->ioctls[i]));
         if (rc)
             goto out;
     }
@@ -191,7 +218,7 @@ out:
     return rc;
 }
 
-int blk_sandbox_enter(const char *user)
+int iovm_sandbox_enter(const char *user, const struct iovm_sandbox *cls)
 {
     int rc = drop_privileges(user);
 
@@ -200,7 +227,7 @@ int blk_sandbox_enter(const char *user)
                 rc == -ENOENT ? "no such user" : strerror(-rc));
         return rc;
     }
-    rc = load_filter();
+    rc = load_filter(cls);
     if (rc) {
         LOG_ERR("sandbox: cannot load the system call filter: %s",
                 strerror(-rc));
@@ -211,12 +238,12 @@ int blk_sandbox_enter(const char *user)
     return 0;
 }
 
-int blk_sandbox_ring(struct io_uring *ring)
+int iovm_sandbox_ring(struct io_uring *ring)
 {
     struct io_uring_restriction res[8] = { { 0 } };
     unsigned int n = 0;
 
-    /* What blk-queue.c submits, with the store's registered files... */
+    /* What the block data path submits, with the store's registered files... */
     res[n].opcode = IORING_RESTRICTION_SQE_OP;
     res[n++].sqe_op = IORING_OP_READV;
     res[n].opcode = IORING_RESTRICTION_SQE_OP;
