@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Simulated domains: creation (sockets, RAM, event-channel page) and
- * destruction (processes killed, handles closed, grants and channels
- * dropped, @releaseDomain), in the order Xen tears a domain down.
- * Input comes from the control socket (trusted toolstack) only.
+ * Simulated domains: creation (sockets, RAM, event-channel page, a
+ * network namespace) and destruction (processes killed, handles closed,
+ * grants and channels dropped, @releaseDomain, the namespace), in the
+ * order Xen tears a domain down.  Input comes from the control socket
+ * (trusted toolstack) only.
+ *
+ * Every domain but dom0 has a network of its own, as a real one has its
+ * own kernel: a network namespace with lo up, kept alive by a bind mount
+ * of its nsfs file on <simdir>/dom<N>/netns (iovm-sim exec enters it).
+ * Making one needs root (CAP_SYS_ADMIN); without it the domain is not
+ * created.
  */
 #include <errno.h>
 #include <limits.h>
@@ -12,11 +19,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -104,6 +116,80 @@ static int dom_mem_init(struct sim_dom *dom)
     return 0;
 }
 
+/* Unmounts and removes a domain's netns file, if there is one. */
+static void dom_netns_remove(const char *dir)
+{
+    char path[PATH_MAX];
+
+    if (snprintf(path, sizeof(path), "%s/netns", dir) >= (int)sizeof(path))
+        return;
+    /* MNT_DETACH: a process still inside keeps the namespace, not us. */
+    if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+        LOG_WARN("unmounting %s: %s", path, strerror(errno));
+    if (unlink(path) < 0 && errno != ENOENT)
+        LOG_WARN("removing %s: %s", path, strerror(errno));
+}
+
+/*
+ * The child that makes the namespace: a fork of a single-threaded
+ * daemon, so only system calls here.  Exit status: 0, or which step
+ * failed (the parent logs it).
+ */
+static void dom_netns_child(const char *path)
+{
+    struct ifreq ifr = { .ifr_name = "lo" };
+    int fd;
+
+    if (unshare(CLONE_NEWNET) < 0)
+        _exit(1);
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+        _exit(2);
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+        _exit(2);
+    /* Our mount namespace is the daemon's: the mount outlives us. */
+    if (mount("/proc/self/ns/net", path, NULL, MS_BIND, NULL) < 0)
+        _exit(3);
+    _exit(0);
+}
+
+static int dom_netns_create(struct sim_dom *dom)
+{
+    static const char *const step[] = {
+        "", "unshare(CLONE_NEWNET) failed (not root?)",
+        "cannot bring lo up", "cannot bind-mount the namespace",
+    };
+    char path[PATH_MAX];
+    int fd, status;
+    pid_t pid;
+
+    if (snprintf(path, sizeof(path), "%s/netns", dom->dir) >=
+        (int)sizeof(path))
+        return -ENAMETOOLONG;
+    dom_netns_remove(dom->dir); /* left by a simd that was killed */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -errno;
+    close(fd);
+    pid = fork();
+    if (pid < 0)
+        return -errno;
+    if (!pid)
+        dom_netns_child(path);
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -errno;
+    if (WIFEXITED(status) && !WEXITSTATUS(status))
+        return 0;
+    LOG_ERR("domain %u: network namespace: %s", dom->domid,
+            WIFEXITED(status) && WEXITSTATUS(status) < 4
+                ? step[WEXITSTATUS(status)]
+                : "its helper died");
+    dom_netns_remove(dom->dir);
+    return -EPERM;
+}
+
 static void dom_free(struct sim_dom *dom)
 {
     size_t evt_size = (sizeof(struct sim_evtchn_page) + SIM_PAGE_SIZE - 1) &
@@ -119,6 +205,8 @@ static void dom_free(struct sim_dom *dom)
         unlink(path);
         snprintf(path, sizeof(path), "%s/hv.sock", dom->dir);
         unlink(path);
+        if (dom->netns)
+            dom_netns_remove(dom->dir);
         rmdir(dom->dir);
     }
     if (dom->mem)
@@ -198,6 +286,12 @@ int dom_create(struct simd *sd, const char *name, int want_domid, bool priv,
     rc = dom_mem_init(dom);
     if (rc)
         goto fail;
+    if (domid != 0) {
+        dom->netns = true;
+        rc = dom_netns_create(dom);
+        if (rc)
+            goto fail;
+    }
     rc = xs_sock_listen(sd, dom);
     if (rc)
         goto fail;

@@ -48,6 +48,7 @@ struct sim_dom {
     bool introduced;
     bool priv;
     char *dir;          /* <simdir>/dom<domid> */
+    bool netns;         /* dir/netns: its network namespace (not dom0) */
     int xs_listen;
     int hv_listen;
 

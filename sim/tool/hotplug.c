@@ -6,10 +6,13 @@
  * "add", with XENBUS_PATH, XENBUS_TYPE, XENBUS_BASE_PATH and script in
  * its environment, and waits for it (LIBXL_HOTPLUG_TIMEOUT, 40 s); a
  * non-zero exit fails the device, with the script's hotplug-error.  After
- * the backend closed, "remove".  The script runs inside dom0, as
- * `iovm-sim exec 0` runs a command (Debian's xenstore tools then reach
- * the simulator).  A driver domain's scripts are the driver domain's
- * business (xl devd, iovmd): not run here.
+ * the backend closed, "remove".  A vif's script (libxl__hotplug_nic) gets
+ * "online"/"offline" and "type_if=vif" instead, and netdev (the
+ * gatewaydev node, or empty) and vif (vif<domid>.<devid>, the name
+ * Linux netback gives the device) in its environment.  The script runs
+ * inside dom0, as `iovm-sim exec 0` runs a command (Debian's xenstore
+ * tools then reach the simulator).  A driver domain's scripts are the
+ * driver domain's business (xl devd, iovmd): not run here.
  *
  * Trusts its caller and the backend directory (dom0 wrote it).
  */
@@ -33,8 +36,10 @@ int tool_hotplug(const char *dir, struct xs_handle *xs, const char *be,
                  const char *action, char *why, size_t len)
 {
     char path[300], *script, *err, type[16] = "vbd", self[4096];
-    const char *rel = be, *p;
-    unsigned int n;
+    char vif[40] = "", *netdev = NULL;
+    const char *rel = be, *p, *arg = action, *arg2 = NULL;
+    unsigned int n, fe_domid;
+    int devid;
     int status = 0, pfd;
     ssize_t sl;
     pid_t pid;
@@ -56,8 +61,18 @@ int tool_hotplug(const char *dir, struct xs_handle *xs, const char *be,
         return -ENOENT;
     }
     self[sl] = '\0';
+    if (!strcmp(type, "vif")) {
+        snprintf(path, sizeof(path), "%s/gatewaydev", be);
+        netdev = xs_read(xs, XBT_NULL, path, &n);
+        /* NETBACK_NIC_NAME: vif<frontend domid>.<devid> */
+        if (sscanf(rel, "backend/vif/%u/%d", &fe_domid, &devid) == 2)
+            snprintf(vif, sizeof(vif), "vif%u.%d", fe_domid, devid);
+        arg = !strcmp(action, "add") ? "online" : "offline";
+        arg2 = "type_if=vif";
+    }
     pid = fork();
     if (pid < 0) {
+        free(netdev);
         free(script);
         snprintf(why, len, "cannot run %s: %s", path, strerror(errno));
         return -errno;
@@ -71,7 +86,11 @@ int tool_hotplug(const char *dir, struct xs_handle *xs, const char *be,
         setenv("XENBUS_TYPE", type, 1);
         setenv("XENBUS_PATH", rel, 1);
         setenv("XENBUS_BASE_PATH", "backend", 1);
-        execl(self, self, "--dir", dir, "exec", "0", "--", script, action,
+        if (arg2) {
+            setenv("netdev", netdev ? netdev : "", 1);
+            setenv("vif", vif, 1);
+        }
+        execl(self, self, "--dir", dir, "exec", "0", "--", script, arg, arg2,
               (char *)NULL);
         _exit(127);
     }
@@ -85,6 +104,7 @@ int tool_hotplug(const char *dir, struct xs_handle *xs, const char *be,
         close(pfd);
     }
     waitpid(pid, &status, 0);
+    free(netdev);
     if (WIFEXITED(status) && !WEXITSTATUS(status)) {
         free(script);
         return 0;
@@ -93,14 +113,14 @@ int tool_hotplug(const char *dir, struct xs_handle *xs, const char *be,
     err = xs_read(xs, XBT_NULL, path, &n);
     /* libxl: "script: <hotplug-error>", else how it ended. */
     if (err && *err)
-        snprintf(why, len, "%s %s failed; error detected: %s", script, action,
+        snprintf(why, len, "%s %s failed; error detected: %s", script, arg,
                  err);
     else if (WIFSIGNALED(status))
-        snprintf(why, len, "%s %s killed by signal %d", script, action,
+        snprintf(why, len, "%s %s killed by signal %d", script, arg,
                  WTERMSIG(status));
     else
         snprintf(why, len, "%s %s exited with error status %d", script,
-                 action, WEXITSTATUS(status));
+                 arg, WEXITSTATUS(status));
     free(err);
     free(script);
     return -EIO;

@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,16 +46,28 @@ static void usage(FILE *f)
             "                               create a domain, print its id\n"
             "  domain destroy NAME|DOMID    tear a domain down as libxl does\n"
             "  xl create FILE               create a domain from an xl config\n"
-            "                               (name, driver_domain, disk), "
-            "print its id\n"
+            "                               (name, driver_domain, disk, vif),"
+            " print its id\n"
             "  xl destroy NAME|DOMID        as domain destroy\n"
             "  xl block-attach DOM DISKSPEC...\n"
             "                               add a disk (xl disk syntax)\n"
             "  xl block-detach DOM VDEV [-f]\n"
             "                               remove a disk (-f: forced)\n"
+            "  xl network-attach DOM [ITEM...]\n"
+            "                               add a vif (xl vif items: mac=, "
+            "bridge=,\n"
+            "                               backend=, rate=, mtu=, ...)\n"
+            "  xl network-detach DOM DEVID|MAC [-f]\n"
+            "                               remove a vif (-f: forced at "
+            "once)\n"
             "  list                         list domains\n"
             "  exec NAME|DOMID -- CMD [ARG...]\n"
-            "                               run CMD inside a domain\n"
+            "                               run CMD inside a domain (and its"
+            "\n"
+            "                               network namespace)\n"
+            "  netns NAME|DOMID             print the path of a domain's "
+            "network\n"
+            "                               namespace (nsenter --net=PATH)\n"
             "  wait [--timeout S] PATH VALUE|--gone PATH|--exists PATH\n"
             "                               wait for a xenstore node\n"
             "  ctl WORD...                  send a raw control command "
@@ -65,7 +78,19 @@ static void usage(FILE *f)
             "directory;\n"
             "it may appear anywhere before \"--\".  "
             "$IOVM_SIM_XL_TIMEOUT_MS shortens xl's\n"
-            "10 s waits for backends (for tests).\n");
+            "10 s waits for backends (for tests).\n\n"
+            "Every domain but dom0 gets a network namespace of its own "
+            "(only lo, up)\n"
+            "when it is created, bind-mounted on DIR/dom<N>/netns and "
+            "removed with the\n"
+            "domain; dom0 shares the caller's.  Needs root.  A backend in "
+            "a driver\n"
+            "domain is the caller's to run (exec); xl waits for it as "
+            "libxl does.  A\n"
+            "disk or vif served by dom0 is waited for too, and its hotplug "
+            "script run\n"
+            "in dom0 (block add/remove, vif-bridge online/offline) as "
+            "libxl does.\n");
 }
 
 int tool_fail(const char *fmt, ...)
@@ -215,6 +240,35 @@ static int cmd_domain(struct sim_tool *t, int argc, char **argv)
     return tool_fail("usage: domain create NAME | domain destroy NAME|DOMID");
 }
 
+/* <dir>/dom<N>/netns: the bind mount of domain N's network namespace. */
+static int netns_path(const char *dir, const struct sim_domain_info *info,
+                      char *path, size_t len)
+{
+    if (snprintf(path, len, "%s/dom%u/netns", dir, info->domid) >= (int)len)
+        return tool_fail("directory name too long");
+    return 0;
+}
+
+static int cmd_netns(const char *dir, int argc, char **argv)
+{
+    struct sim_domain_info info;
+    char path[PATH_MAX];
+
+    if (argc != 2)
+        return tool_fail("usage: netns NAME|DOMID");
+    if (ctl_find(dir, argv[1], &info))
+        return tool_fail("no domain '%s'", argv[1]);
+    if (info.domid == 0)
+        return tool_fail("dom0 has no network namespace of its own: it "
+                         "runs in the caller's");
+    if (netns_path(dir, &info, path, sizeof(path)))
+        return 1;
+    if (access(path, F_OK))
+        return tool_fail("%s: %s", path, strerror(errno));
+    printf("%s\n", path);
+    return 0;
+}
+
 static int cmd_exec(const char *dir, int argc, char **argv)
 {
     struct sim_domain_info info;
@@ -228,6 +282,19 @@ static int cmd_exec(const char *dir, int argc, char **argv)
     if (rc)
         return tool_fail("no domain '%s'", argv[1]);
 
+    /* Every domain but dom0 has its own network (simd made it). */
+    if (info.domid != 0) {
+        int fd;
+
+        if (netns_path(dir, &info, path, sizeof(path)))
+            return 1;
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+            return tool_fail("cannot enter the network namespace of domain "
+                             "%u (%s): %s", info.domid, path,
+                             strerror(errno));
+        close(fd);
+    }
     if (snprintf(path, sizeof(path), "%s/dom%u/xenstore.sock", dir,
                  info.domid) >= (int)sizeof(path))
         return tool_fail("directory name too long");
@@ -378,6 +445,8 @@ int main(int argc, char **argv)
         rc = cmd_list(t.dir);
     else if (!strcmp(args[0], "exec"))
         rc = cmd_exec(t.dir, n, args);
+    else if (!strcmp(args[0], "netns"))
+        rc = cmd_netns(t.dir, n, args);
     else if (!strcmp(args[0], "wait"))
         rc = cmd_wait(&t, n, args);
     else if (!strcmp(args[0], "ctl"))

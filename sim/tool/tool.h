@@ -76,12 +76,14 @@ struct tool_device {
     uint32_t be_domid;
     int rc;            /* tool_devices_remove: 0 or -errno ... */
     char why[192];     /* ... and what went wrong */
+    bool forced;       /* ... and whether it was removed by force */
 };
 
 /* libxl's force flag for removals (libxl_internal.h). */
 enum tool_force {
-    TOOL_FORCE_OFF, /* xl block-detach: fail, leaving all, if not closed */
-    TOOL_FORCE_ON,  /* block-detach -f, destroy: remove whatever happens */
+    TOOL_FORCE_OFF,  /* xl block-detach: fail, leaving all, if not closed */
+    TOOL_FORCE_ON,   /* block-detach -f, destroy: remove whatever happens */
+    TOOL_FORCE_AUTO, /* network-detach: not closed in time, go on as ON */
 };
 
 /* Fills dev from /libxl/<domid>/device/<kind>/<devid>; -ENOENT if absent. */
@@ -93,6 +95,8 @@ int tool_device_read(struct xs_handle *xs, uint32_t domid, const char *kind,
  * wait for state 6, for a driver-domain backend wait for it to remove
  * its directory, then remove frontend, /libxl entry and backend with
  * path_cleanup.  timeout_ms (LIBXL_DESTROY_TIMEOUT) bounds each wait.
+ * FORCE_AUTO: a device whose wait for state 6 timed out starts over
+ * with FORCE_ON (device_backend_callback), waiting as long again.
  * Sets each device's rc/why; returns the first error.
  */
 int tool_devices_remove(const char *dir, struct xs_handle *xs,
@@ -101,8 +105,9 @@ int tool_devices_remove(const char *dir, struct xs_handle *xs,
 
 /*
  * hotplug.c: runs the hotplug script be/script names (if any), "add" or
- * "remove", inside dom0 with libxl's environment, and waits for it (40
- * s).  0, or -errno with what libxl would say in why.
+ * "remove" (a vif's: "online"/"offline" type_if=vif), inside dom0 with
+ * libxl's environment, and waits for it (40 s).  0, or -errno with what
+ * libxl would say in why.
  */
 int tool_hotplug(const char *dir, struct xs_handle *xs, const char *be,
                  const char *action, char *why, size_t len);

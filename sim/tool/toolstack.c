@@ -521,15 +521,45 @@ int tool_devices_remove(const char *dir, struct xs_handle *xs,
         return -ENOMEM;
     /* Ask every backend to close first: the waits then overlap. */
     for (i = 0; i < n; i++) {
-        int r = device_remove_start(xs, &devs[i], force);
+        int r = device_remove_start(xs, &devs[i],
+                                    force == TOOL_FORCE_ON ? force
+                                                           : TOOL_FORCE_OFF);
 
         devs[i].rc = 0;
         devs[i].why[0] = '\0';
+        devs[i].forced = force == TOOL_FORCE_ON;
         if (r < 0)
             remove_fail(&devs[i], r, strerror(-r));
         closing[i] = r == 0;
     }
     wait_closed(xs, devs, closing, n, deadline);
+    if (force == TOOL_FORCE_AUTO) {
+        bool *retry = calloc(n ? n : 1, sizeof(*retry)), again = false;
+
+        /* libxl's "Timeout reached, initiating forced remove": the
+         * frontend goes, online=0 and Closing are written again, and the
+         * wait for Closed starts over. */
+        for (i = 0; retry && i < n; i++) {
+            int r;
+
+            if (!closing[i] || devs[i].rc != -ETIMEDOUT)
+                continue;
+            devs[i].forced = true;
+            r = device_remove_start(xs, &devs[i], TOOL_FORCE_ON);
+            if (r < 0) {
+                closing[i] = false;
+                remove_fail(&devs[i], r, strerror(-r));
+            } else if (r == 1) {
+                closing[i] = false; /* gone meanwhile: clean up only */
+                devs[i].rc = 0;
+            }
+            retry[i] = r == 0;
+            again |= retry[i];
+        }
+        if (again)
+            wait_closed(xs, devs, retry, n, iovm_now_ns() + tmo);
+        free(retry);
+    }
     for (i = 0; i < n; i++) {
         struct tool_device *d = &devs[i];
         int r;
@@ -570,7 +600,7 @@ int tool_devices_remove(const char *dir, struct xs_handle *xs,
                 tool_hotplug(dir, xs, d->be, "remove", why, sizeof(why)))
                 fprintf(stderr, "iovm-sim: warning: %s\n", why);
         }
-        if (!d->rc || force == TOOL_FORCE_ON)
+        if (!d->rc || d->forced)
             device_destroy(xs, d);
         if (d->rc && !rc)
             rc = d->rc;

@@ -2,9 +2,11 @@
 /*
  * `iovm-sim xl`: the part of xl(1) the simulator needs.  Creates and
  * destroys domains from xl config files and attaches and detaches disks
- * given in xl's disk syntax, writing to xenstore what Xen 4.17's libxl
- * writes, in its order and with its permissions (libxl_create.c,
- * libxl_disk.c:device_disk_add, libxl_device.c:libxl__device_generic_add,
+ * and vifs given in xl's disk and vif syntax, writing to xenstore what
+ * Xen 4.17's libxl writes, in its order and with its permissions
+ * (libxl_create.c, libxl_disk.c:device_disk_add,
+ * libxl_nic.c:libxl__set_xenstore_nic, libxl_device.c:
+ * libxl__device_add_async, libxl__device_generic_add,
  * libxl__wait_device_connection and the generic remove).
  *
  * No backend is started here.  A driver domain's backend is a daemon the
@@ -20,10 +22,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -68,16 +73,21 @@ static int xl_timeout_init(struct sim_tool *t)
 
 /* ------------------------------------------------------------ disks */
 
-/* One disk on its way into xenstore. */
-struct xl_disk {
-    struct xlcfg_disk cfg;
+/* The three paths of a device and its backend domain. */
+struct xl_dev {
     uint32_t be_domid;
-    uint32_t devid;
-    const char *be_kind;   /* vbd or qdisk */
     char fe[128];
     char be[128];
     char lx[128];
     uint64_t deadline;     /* of the wait for InitWait */
+};
+
+/* One disk on its way into xenstore. */
+struct xl_disk {
+    struct xlcfg_disk cfg;
+    struct xl_dev dev;
+    uint32_t devid;
+    const char *be_kind;   /* vbd or qdisk */
 };
 
 /*
@@ -130,9 +140,10 @@ static int xl_disk_setdefault(struct sim_tool *t, struct xl_disk *d,
     struct stat st = { 0 };
     int rc;
 
-    d->be_domid = 0;
+    d->dev.be_domid = 0;
     if (d->cfg.backend_domname) {
-        rc = xl_resolve_domid(t, d->cfg.backend_domname, &d->be_domid, err);
+        rc = xl_resolve_domid(t, d->cfg.backend_domname, &d->dev.be_domid,
+                              err);
         if (rc)
             return rc;
     }
@@ -142,14 +153,15 @@ static int xl_disk_setdefault(struct sim_tool *t, struct xl_disk *d,
                                 "virtio"
                               : "virtio disks are not simulated (x86 PV "
                                 "guests have none)");
-    if (xlcfg_disk_needs_stat(&d->cfg, d->be_domid) &&
+    if (xlcfg_disk_needs_stat(&d->cfg, d->dev.be_domid) &&
         stat(d->cfg.target ? d->cfg.target : "", &st)) {
         rc = -errno;
         return xl_msg(err, rc, "Disk vdev=%.64s failed to stat: %.200s: %s",
                       d->cfg.vdev, d->cfg.target ? d->cfg.target : "",
                       strerror(-rc));
     }
-    return xlcfg_disk_setdefault(&d->cfg, d->be_domid, st.st_mode, err);
+    return xlcfg_disk_setdefault(&d->cfg, d->dev.be_domid, st.st_mode,
+                                 err);
 }
 
 /* libxl__device_from_disk and the three paths of the device. */
@@ -168,19 +180,20 @@ static int xl_disk_paths(uint32_t domid, struct xl_disk *d,
     default:
         return xl_msg(err, -EINVAL, "Unrecognized disk backend type");
     }
-    snprintf(d->fe, sizeof(d->fe), "/local/domain/%u/device/vbd/%u", domid,
-             d->devid);
-    snprintf(d->be, sizeof(d->be), "/local/domain/%u/backend/%s/%u/%u",
-             d->be_domid, d->be_kind, domid, d->devid);
-    snprintf(d->lx, sizeof(d->lx), "/libxl/%u/device/vbd/%u", domid,
+    snprintf(d->dev.fe, sizeof(d->dev.fe), "/local/domain/%u/device/vbd/%u",
+             domid, d->devid);
+    snprintf(d->dev.be, sizeof(d->dev.be),
+             "/local/domain/%u/backend/%s/%u/%u", d->dev.be_domid,
+             d->be_kind, domid, d->devid);
+    snprintf(d->dev.lx, sizeof(d->dev.lx), "/libxl/%u/device/vbd/%u", domid,
              d->devid);
     return 0;
 }
 
 /* A key/value list, written in order (libxl's flexarrays). */
 struct xl_kvs {
-    const char *key[24];
-    char *val[24];
+    const char *key[64]; /* a vif with every COLO key has 63 */
+    char *val[64];
     unsigned int n;
 };
 
@@ -264,7 +277,7 @@ static int xl_disk_entries(uint32_t domid, const struct xl_disk *d,
     ADD(back, "discard-enable", "%s", c->discard == XLCFG_TRUE ? "1" : "0");
     ADD(back, "specification", "%s", xlcfg_disk_spec_name(c->specification));
 
-    ADD(front, "backend-id", "%u", d->be_domid);
+    ADD(front, "backend-id", "%u", d->dev.be_domid);
     ADD(front, "state", "1");
     ADD(front, "virtual-device", "%u", d->devid);
     ADD(front, "device-type", "%s", c->is_cdrom ? "cdrom" : "disk");
@@ -306,14 +319,18 @@ static bool xl_writev(struct xs_handle *xs, xs_transaction_t t,
 }
 
 /*
- * The body of device_disk_add's transaction: the existence check, then
- * libxl__device_generic_add: /libxl entry, frontend (guest-owned, backend
- * may read; every key too), backend (backend-owned, guest may read), and
- * the backend keys copied under /libxl.  Returns 0, -EEXIST or -errno.
+ * The body of libxl__device_add_async's transaction (and
+ * device_disk_add's): the existence check, then
+ * libxl__device_generic_add: /libxl entry, frontend (guest-owned,
+ * backend may read; every key too), the read-only frontend keys
+ * (backend-owned, guest may read: a vif's mtu), backend (backend-owned,
+ * guest may read), and the backend keys copied under /libxl.  Returns
+ * 0, -EEXIST or -errno.
  */
-static int xl_disk_write(struct xs_handle *xs, xs_transaction_t t,
-                         uint32_t domid, const struct xl_disk *d,
-                         const struct xl_kvs *back, const struct xl_kvs *front)
+static int xl_dev_write(struct xs_handle *xs, xs_transaction_t t,
+                        uint32_t domid, const struct xl_dev *d,
+                        const struct xl_kvs *back, const struct xl_kvs *front,
+                        const struct xl_kvs *ro_front)
 {
     struct xs_permissions fe_perms[2] = { { domid, XS_PERM_NONE },
                                           { d->be_domid, XS_PERM_READ } };
@@ -335,7 +352,8 @@ static int xl_disk_write(struct xs_handle *xs, xs_transaction_t t,
         !xs_mkdir(xs, t, d->fe) ||
         !xs_set_permissions(xs, t, d->fe, fe_perms, 2) ||
         !xl_write(xs, t, d->fe, "backend", d->be) ||
-        !xl_writev(xs, t, d->fe, front, fe_perms, 2))
+        !xl_writev(xs, t, d->fe, front, fe_perms, 2) ||
+        (ro_front && !xl_writev(xs, t, d->fe, ro_front, be_perms, 2)))
         return -errno;
     if ((!xs_rm(xs, t, d->be) && errno != ENOENT) ||
         !xs_mkdir(xs, t, d->be) ||
@@ -349,25 +367,21 @@ static int xl_disk_write(struct xs_handle *xs, xs_transaction_t t,
     return 0;
 }
 
-/* device_disk_add up to the commit; one transaction, retried on EAGAIN. */
-static int xl_disk_add(struct sim_tool *t, uint32_t domid, struct xl_disk *d,
-                       struct xlcfg_err *err)
+/* The add transaction, retried on EAGAIN; starts the InitWait clock. */
+static int xl_dev_add(struct sim_tool *t, uint32_t domid, struct xl_dev *d,
+                      const struct xl_kvs *back, const struct xl_kvs *front,
+                      const struct xl_kvs *ro_front, struct xlcfg_err *err)
 {
-    struct xl_kvs back = { .n = 0 }, front = { .n = 0 };
-    int rc, tries;
+    int rc = 0, tries;
 
-    rc = xl_disk_paths(domid, d, err);
-    if (rc)
-        return rc;
-    rc = xl_disk_entries(domid, d, &back, &front);
-    for (tries = 0; !rc && tries < 16; tries++) {
+    for (tries = 0; tries < 16; tries++) {
         xs_transaction_t tx = xs_transaction_start(t->xs);
 
         if (!tx) {
             rc = -errno;
             break;
         }
-        rc = xl_disk_write(t->xs, tx, domid, d, &back, &front);
+        rc = xl_dev_write(t->xs, tx, domid, d, back, front, ro_front);
         if (rc) {
             xs_transaction_end(t->xs, tx, true);
             break;
@@ -380,8 +394,6 @@ static int xl_disk_add(struct sim_tool *t, uint32_t domid, struct xl_disk *d,
         if (!rc && tries == 15)
             rc = -EAGAIN;
     }
-    xl_kvs_free(&back);
-    xl_kvs_free(&front);
     if (rc == -EEXIST)
         return xl_msg(err, rc, "device already exists in xenstore (%s)",
                       d->lx);
@@ -391,44 +403,241 @@ static int xl_disk_add(struct sim_tool *t, uint32_t domid, struct xl_disk *d,
 }
 
 /*
- * libxl__wait_device_connection: a QEMU backend (qdisk) is not waited
- * for; a vbd must reach exactly InitWait, within LIBXL_INIT_TIMEOUT of
- * its commit.  libxl then runs the hotplug script for a dom0 backend
- * (xl_disk_hotplug); for a driver domain's, xl devd (iovmd) runs it.
+ * libxl__wait_device_connection for a backend that is not QEMU's: it
+ * must reach exactly InitWait, within LIBXL_INIT_TIMEOUT of its commit.
+ * libxl then runs the hotplug script for a dom0 backend (xl_dev_hotplug);
+ * for a driver domain's, xl devd (iovmd) runs it.
  */
-static int xl_disk_wait(struct sim_tool *t, const struct xl_disk *d,
-                        struct xlcfg_err *err)
+static int xl_dev_wait(struct sim_tool *t, const struct xl_dev *d,
+                       struct xlcfg_err *err)
 {
     char path[160];
     int rc;
 
-    if (d->cfg.backendtype == XLCFG_BACKEND_QDISK)
-        return 0;
     snprintf(path, sizeof(path), "%s/state", d->be);
     rc = tool_xs_wait_state(t->xs, path, XENBUS_INITWAIT, d->deadline);
     if (rc == -ETIMEDOUT)
         return xl_msg(err, rc,
-                      "backend %s did not reach state 2 (InitWait) within "
-                      "%u ms",
+                      "unable to add device with path %s: backend did not "
+                      "reach state 2 (InitWait) within %u ms",
                       d->be, t->timeout_ms);
     if (rc)
-        return xl_msg(err, rc, "backend %s: state node removed while "
-                      "waiting for state 2 (InitWait)", d->be);
+        return xl_msg(err, rc, "unable to add device with path %s: state "
+                      "node removed while waiting for state 2 (InitWait)",
+                      d->be);
     return 0;
 }
 
 /* A backend in dom0: libxl runs the hotplug script once it is in
  * InitWait (a driver domain runs its own). */
-static int xl_disk_hotplug(struct sim_tool *t, const struct xl_disk *d,
-                           struct xlcfg_err *err)
+static int xl_dev_hotplug(struct sim_tool *t, const struct xl_dev *d,
+                          struct xlcfg_err *err)
 {
     char why[300];
     int rc;
 
-    if (d->be_domid != 0 || d->cfg.backendtype == XLCFG_BACKEND_QDISK)
+    if (d->be_domid != 0)
         return 0;
     rc = tool_hotplug(t->dir, t->xs, d->be, "add", why, sizeof(why));
     return rc ? xl_msg(err, rc, "%s", why) : 0;
+}
+
+/* device_disk_add up to the commit; one transaction, retried on EAGAIN. */
+static int xl_disk_add(struct sim_tool *t, uint32_t domid, struct xl_disk *d,
+                       struct xlcfg_err *err)
+{
+    struct xl_kvs back = { .n = 0 }, front = { .n = 0 };
+    int rc;
+
+    rc = xl_disk_paths(domid, d, err);
+    if (rc)
+        return rc;
+    rc = xl_disk_entries(domid, d, &back, &front);
+    if (rc)
+        rc = xl_msg(err, rc, "writing %s: %s", d->dev.be, strerror(-rc));
+    else
+        rc = xl_dev_add(t, domid, &d->dev, &back, &front, NULL, err);
+    xl_kvs_free(&back);
+    xl_kvs_free(&front);
+    return rc;
+}
+
+/* A QEMU backend (qdisk) is not waited for, and runs no script. */
+static int xl_disk_wait(struct sim_tool *t, const struct xl_disk *d,
+                        struct xlcfg_err *err)
+{
+    if (d->cfg.backendtype == XLCFG_BACKEND_QDISK)
+        return 0;
+    return xl_dev_wait(t, &d->dev, err);
+}
+
+static int xl_disk_hotplug(struct sim_tool *t, const struct xl_disk *d,
+                           struct xlcfg_err *err)
+{
+    if (d->cfg.backendtype == XLCFG_BACKEND_QDISK)
+        return 0;
+    return xl_dev_hotplug(t, &d->dev, err);
+}
+
+/* ------------------------------------------------------------- vifs */
+
+/* One vif on its way into xenstore. */
+struct xl_vif {
+    struct xlcfg_vif cfg;
+    struct xl_dev dev;
+};
+
+/*
+ * libxl__device_nic_setdefault: the backend domain (libxl__resolve_domid),
+ * then xlcfg's defaults; the MAC's random part comes from libxl's
+ * libxl_uuid_generate, here getrandom().
+ */
+static int xl_vif_setdefault(struct sim_tool *t, struct xl_vif *v,
+                             struct xlcfg_err *err)
+{
+    uint8_t rnd[3];
+    int rc;
+
+    v->dev.be_domid = 0;
+    if (v->cfg.backend_domname) {
+        rc = xl_resolve_domid(t, v->cfg.backend_domname, &v->dev.be_domid,
+                              err);
+        if (rc)
+            return rc;
+    }
+    if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+        return xl_msg(err, -EIO, "no random bytes for a MAC: %s",
+                      strerror(errno));
+    return xlcfg_vif_setdefault(&v->cfg, rnd, err);
+}
+
+/*
+ * libxl__device_nic_update_devid for devid -1 (network-attach):
+ * libxl__device_nextid, the last entry of /libxl/D/device/vif (xenstored
+ * lists children in creation order) plus one, or 0.
+ */
+static int xl_vif_update_devid(struct sim_tool *t, uint32_t domid,
+                               struct xl_vif *v, struct xlcfg_err *err)
+{
+    char path[64], **l;
+    unsigned int n;
+    unsigned long next = 0;
+
+    if (v->cfg.devid != -1)
+        return 0;
+    snprintf(path, sizeof(path), "/libxl/%u/device/vif", domid);
+    l = xs_directory(t->xs, XBT_NULL, path, &n);
+    if (l && n)
+        next = strtoul(l[n - 1], NULL, 10) + 1;
+    free(l);
+    if (next > INT_MAX)
+        return xl_msg(err, -ERANGE, "no devid left after %s/%lu", path,
+                      next - 1);
+    v->cfg.devid = (int)next;
+    return 0;
+}
+
+/* libxl__device_from_nic: the three paths. */
+static void xl_vif_paths(uint32_t domid, struct xl_vif *v)
+{
+    snprintf(v->dev.fe, sizeof(v->dev.fe), "/local/domain/%u/device/vif/%d",
+             domid, v->cfg.devid);
+    snprintf(v->dev.be, sizeof(v->dev.be),
+             "/local/domain/%u/backend/vif/%u/%d", v->dev.be_domid, domid,
+             v->cfg.devid);
+    snprintf(v->dev.lx, sizeof(v->dev.lx), "/libxl/%u/device/vif/%d", domid,
+             v->cfg.devid);
+}
+
+#define XL_MAC_FMT "%02x:%02x:%02x:%02x:%02x:%02x" /* LIBXL_MAC_FMT */
+#define XL_MAC(m) (m)[0], (m)[1], (m)[2], (m)[3], (m)[4], (m)[5]
+
+/*
+ * libxl__device_add_async's first keys, then libxl__set_xenstore_nic's,
+ * in their order: back, front and ro_front (the frontend keys the guest
+ * may only read: mtu).
+ */
+static int xl_vif_entries(uint32_t domid, const struct xl_vif *v,
+                          struct xl_kvs *back, struct xl_kvs *front,
+                          struct xl_kvs *ro_front)
+{
+    const struct xlcfg_vif *c = &v->cfg;
+    unsigned int i;
+    int rc = 0;
+
+#define ADD(kv, k, ...) (rc = rc ? rc : xl_kvs_add(kv, k, __VA_ARGS__))
+    ADD(back, "frontend-id", "%u", domid);
+    ADD(back, "online", "1");
+    ADD(back, "state", "1"); /* XenbusStateInitialising */
+    ADD(front, "backend-id", "%u", v->dev.be_domid);
+    ADD(front, "state", "1");
+
+    /* libxl__abs_path(script, XEN_SCRIPT_DIR) */
+    if (c->script)
+        rc = c->script[0] == '/'
+                 ? xl_kvs_add(back, "script", "%s", c->script)
+                 : xl_kvs_add(back, "script", "%s/%s", XL_SCRIPT_DIR,
+                              c->script);
+    if (c->ifname)
+        ADD(back, "vifname", "%s", c->ifname);
+    if (c->forwarddev)
+        ADD(back, "forwarddev", "%s", c->forwarddev);
+    for (i = 0; i < XLCFG_VIF_NCOLO; i++) {
+        static char names[XLCFG_VIF_NCOLO][48];
+
+        if (!c->colo[i])
+            continue;
+        snprintf(names[i], sizeof(names[i]), "colo_%s",
+                 xlcfg_vif_colo_name(i));
+        ADD(back, names[i], "%s", c->colo[i]);
+    }
+    ADD(back, "mac", XL_MAC_FMT, XL_MAC(c->mac));
+    if (c->ip)
+        ADD(back, "ip", "%s", c->ip);
+    if (c->gatewaydev)
+        ADD(back, "gatewaydev", "%s", c->gatewaydev);
+    if (c->rate_interval_usecs > 0)
+        ADD(back, "rate", "%" PRIu64 ",%" PRIu32, c->rate_bytes_per_interval,
+            c->rate_interval_usecs);
+    if (c->mtu != XLCFG_VIF_MTU_DEFAULT)
+        ADD(back, "mtu", "%u", (unsigned int)c->mtu);
+    ADD(back, "bridge", "%s", c->bridge);
+    ADD(back, "handle", "%d", c->devid);
+    ADD(back, "type", "%s", xlcfg_nic_type_name(c->nictype));
+
+    ADD(front, "handle", "%d", c->devid);
+    ADD(front, "mac", XL_MAC_FMT, XL_MAC(c->mac));
+    ADD(ro_front, "mtu", "%u", (unsigned int)c->mtu);
+    /* The backend waits for the hotplug script before Connected. */
+    ADD(back, "hotplug-status", "%s", "");
+    ADD(front, "trusted", "%s", c->trusted == XLCFG_TRUE ? "1" : "0");
+#undef ADD
+    return rc;
+}
+
+/* libxl__device_add_async for a nic, up to the commit. */
+static int xl_vif_add(struct sim_tool *t, uint32_t domid, struct xl_vif *v,
+                      struct xlcfg_err *err)
+{
+    struct xl_kvs back = { .n = 0 }, front = { .n = 0 }, ro = { .n = 0 };
+    int rc;
+
+    xl_vif_paths(domid, v);
+    rc = xl_vif_entries(domid, v, &back, &front, &ro);
+    if (rc)
+        rc = xl_msg(err, rc, "writing %s: %s", v->dev.be, strerror(-rc));
+    else
+        rc = xl_dev_add(t, domid, &v->dev, &back, &front, &ro, err);
+    xl_kvs_free(&back);
+    xl_kvs_free(&front);
+    xl_kvs_free(&ro);
+    return rc;
+}
+
+/* xl's warnings while reading a config file's vif=[...]. */
+static void xl_vif_warn(void *arg, const char *msg)
+{
+    fprintf(stderr, "iovm-sim: warning: %s: %s\n", (const char *)arg, msg);
 }
 
 /* ----------------------------------------------------------- create */
@@ -437,6 +646,8 @@ struct xl_create {
     const char *file;
     struct xl_disk *disks;
     unsigned int ndisks;
+    struct xl_vif *vifs;
+    unsigned int nvifs;
     struct xlcfg_err err;
 };
 
@@ -453,6 +664,18 @@ static int xl_create_before_build(struct sim_tool *t, uint32_t domid,
         rc = xl_disk_setdefault(t, &c->disks[i], false, &c->err);
         if (rc)
             return rc;
+    }
+    /* libxl__device_nic_set_devids: each nic's defaults (a config's
+     * devids are already set: each vif's index, or its devid=). */
+    for (i = 0; i < c->nvifs; i++) {
+        rc = xl_vif_setdefault(t, &c->vifs[i], &c->err);
+        if (rc) {
+            char m[XLCFG_MSG_MAX];
+
+            snprintf(m, sizeof(m), "vif %u: %s", i, c->err.msg);
+            memcpy(c->err.msg, m, sizeof(m));
+            return rc;
+        }
     }
     return 0;
 }
@@ -554,7 +777,7 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
     struct xlcfg_err err;
     const char *name;
     bool dd = false;
-    char *buf = NULL, id[16];
+    char *buf = NULL, id[16], what[96] = "";
     size_t len;
     uint32_t domid;
     unsigned int i;
@@ -616,11 +839,34 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
             c.ndisks++;
         }
     }
-    /*
-     * vif=[...] is accepted and not attached yet.  libxl adds nics after
-     * the console, in domcreate_attach_devices, once every disk is done:
-     * see the marked place below.
-     */
+    /* vif=[...]: each element as xl's parse_nic_config loop reads it,
+     * devid its index unless it says devid=. */
+    rc = xlcfg_get_list(cfg, "vif", &list, &err);
+    if (rc == -EINVAL) {
+        fprintf(stderr, "iovm-sim: warning: %s\n", err.msg);
+    } else if (!rc && list->nitems) {
+        c.vifs = calloc(list->nitems, sizeof(*c.vifs));
+        if (!c.vifs) {
+            tool_fail("out of memory");
+            goto out;
+        }
+        for (i = 0; i < list->nitems; i++) {
+            const struct xlcfg_value *v = list->items[i];
+
+            if (v->type != XLCFG_STRING) {
+                tool_fail("%s:%u: vif element %u is a list, not a string",
+                          c.file, v->line, i + 1);
+                goto out;
+            }
+            xlcfg_vif_init(&c.vifs[i].cfg, (int)i);
+            c.nvifs++;
+            if (xlcfg_vif_parse(v->str, &c.vifs[i].cfg, xl_vif_warn,
+                                (void *)c.file, &err)) {
+                tool_fail("%s:%u: %s", c.file, v->line, err.msg);
+                goto out;
+            }
+        }
+    }
 
     rc = tool_domain_create(t, name, -1, dd, xl_create_before_build, &c,
                             &domid);
@@ -644,26 +890,42 @@ static int xl_cmd_create(struct sim_tool *t, int argc, char **argv)
         bad = &c.disks[i];
         rc = xl_disk_add(t, domid, bad, &c.err);
     }
+    if (rc && bad)
+        snprintf(what, sizeof(what), "disk %.64s: ", bad->cfg.vdev);
     for (i = 0; !rc && i < c.ndisks; i++) {
         bad = &c.disks[i];
         rc = xl_disk_wait(t, bad, &c.err);
         if (!rc)
             rc = xl_disk_hotplug(t, bad, &c.err);
     }
+    if (rc && bad && !what[0])
+        snprintf(what, sizeof(what), "disk %.64s: ", bad->cfg.vdev);
     /*
-     * Here libxl adds console 0 and waits for xenconsoled's tty, then
-     * attaches nics (vif=), vtpms, pci...  The simulator has no console
-     * daemon; nics come here.
+     * Here libxl adds console 0 and waits for xenconsoled's tty (the
+     * simulator has no console daemon), then attaches the nics (vif=)
+     * all at once (libxl__add_nics: each in its own transaction) and
+     * waits for them, then vtpms, pci...
      */
+    for (i = 0; !rc && i < c.nvifs; i++) {
+        rc = xl_vif_add(t, domid, &c.vifs[i], &c.err);
+        if (rc)
+            snprintf(what, sizeof(what), "vif %u: ", i);
+    }
+    for (i = 0; !rc && i < c.nvifs; i++) {
+        rc = xl_dev_wait(t, &c.vifs[i].dev, &c.err);
+        if (!rc)
+            rc = xl_dev_hotplug(t, &c.vifs[i].dev, &c.err);
+        if (rc)
+            snprintf(what, sizeof(what), "vif %u: ", i);
+    }
     if (rc) {
         /* As domcreate_complete: destroy what was built, quietly, so
          * that the reason stays the one line printed. */
         snprintf(id, sizeof(id), "%u", domid);
         t->quiet = true;
         tool_domain_destroy(t, id);
-        tool_fail("%s: %s%.64s%s%s; domain %s destroyed", c.file,
-                bad ? "disk " : "", bad ? bad->cfg.vdev : "", bad ? ": " : "",
-                c.err.msg, name);
+        tool_fail("%s: %s%s; domain %s destroyed", c.file, what, c.err.msg,
+                  name);
         goto out;
     }
     printf("%u\n", domid);
@@ -672,6 +934,9 @@ out:
     for (i = 0; i < c.ndisks; i++)
         xlcfg_disk_free(&c.disks[i].cfg);
     free(c.disks);
+    for (i = 0; i < c.nvifs; i++)
+        xlcfg_vif_free(&c.vifs[i].cfg);
+    free(c.vifs);
     xlcfg_free(cfg);
     return ret;
 }
@@ -691,7 +956,7 @@ static int xl_find(struct sim_tool *t, const char *dom, uint32_t *domid)
 /* xl block-attach: libxl_device_disk_add on a running domain. */
 static int xl_cmd_block_attach(struct sim_tool *t, int argc, char **argv)
 {
-    struct xl_disk d = { .be_domid = 0 };
+    struct xl_disk d = { .devid = 0 };
     struct xlcfg_err err;
     uint32_t domid = 0;
     int rc;
@@ -766,12 +1031,140 @@ static int xl_cmd_block_detach(struct sim_tool *t, int argc, char **argv)
     return 0;
 }
 
+/* xl network-attach: libxl_device_nic_add on a running domain.  Each
+ * argument is one item, as xl passes them (no splitting at commas). */
+static int xl_cmd_network_attach(struct sim_tool *t, int argc, char **argv)
+{
+    struct xl_vif v;
+    struct xlcfg_err err;
+    uint32_t domid = 0;
+    int i, rc = 0;
+
+    if (argc < 2)
+        return tool_fail("usage: xl network-attach DOM [VIFSPEC-ITEM...]");
+    if (xl_find(t, argv[1], &domid))
+        return 1;
+    xlcfg_vif_init(&v.cfg, -1);
+    memset(&v.dev, 0, sizeof(v.dev));
+    for (i = 2; i < argc && !rc; i++) {
+        rc = xlcfg_vif_parse_item(&v.cfg, argv[i], &err);
+        if (rc == XLCFG_VIF_WARNING) {
+            fprintf(stderr, "iovm-sim: warning: %s\n", err.msg);
+            rc = 0;
+        }
+    }
+    if (rc) {
+        xlcfg_vif_free(&v.cfg);
+        return tool_fail("command line: %s", err.msg);
+    }
+    rc = xl_vif_setdefault(t, &v, &err);
+    if (!rc)
+        rc = xl_vif_update_devid(t, domid, &v, &err);
+    if (!rc)
+        rc = xl_vif_add(t, domid, &v, &err);
+    /* A failed wait leaves every node, as libxl does. */
+    if (!rc)
+        rc = xl_dev_wait(t, &v.dev, &err);
+    if (!rc)
+        rc = xl_dev_hotplug(t, &v.dev, &err);
+    if (rc)
+        tool_fail("network-attach %s: %s", argv[1], err.msg);
+    xlcfg_vif_free(&v.cfg);
+    return rc ? 1 : 0;
+}
+
+/*
+ * libxl_mac_to_device_nic: the vif whose /libxl mac (libxl__parse_mac)
+ * is mac; its devid into devid.  -ENOENT if none.
+ */
+static int xl_vif_by_mac(struct sim_tool *t, uint32_t domid,
+                         const uint8_t mac[6], char *devid, size_t len)
+{
+    char path[128], **l, *v;
+    unsigned int n, i, vlen;
+    uint8_t m[6];
+    int rc = -ENOENT;
+
+    snprintf(path, sizeof(path), "/libxl/%u/device/vif", domid);
+    l = xs_directory(t->xs, XBT_NULL, path, &n);
+    for (i = 0; l && i < n && rc; i++) {
+        snprintf(path, sizeof(path), "/libxl/%u/device/vif/%s/mac", domid,
+                 l[i]);
+        v = xs_read(t->xs, XBT_NULL, path, &vlen);
+        if (v && !xlcfg_mac_parse(v, m) && !memcmp(m, mac, 6)) {
+            snprintf(devid, len, "%s", l[i]);
+            rc = 0;
+        }
+        free(v);
+    }
+    free(l);
+    return rc;
+}
+
+/*
+ * xl network-detach: libxl_device_nic_remove (LIBXL__FORCE_AUTO: a
+ * backend that does not close in time is removed by force after a
+ * second wait), or with -f libxl_device_nic_destroy (forced at once; xl
+ * 4.17 has no -f).  The vif by devid, or by MAC when the argument has a
+ * colon, as xl decides.
+ */
+static int xl_cmd_network_detach(struct sim_tool *t, int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "force", no_argument, NULL, 'f' },
+        { NULL, 0, NULL, 0 },
+    };
+    static const char use[] = "usage: xl network-detach DOM DEVID|MAC [-f]";
+    struct tool_device dev;
+    const char *which;
+    char devid[16];
+    uint8_t mac[6];
+    uint32_t domid = 0;
+    unsigned int n;
+    bool force = false;
+    int c, rc;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+        if (c != 'f')
+            return tool_fail("%s", use);
+        force = true;
+    }
+    if (argc - optind != 2)
+        return tool_fail("%s", use);
+    if (xl_find(t, argv[optind], &domid))
+        return 1;
+    which = argv[optind + 1];
+    if (strchr(which, ':')) {
+        if (xlcfg_mac_parse(which, mac) ||
+            xl_vif_by_mac(t, domid, mac, devid, sizeof(devid)))
+            return tool_fail("Unknown device %s.", which);
+    } else {
+        /* xl's atoi() would take "x" for vif 0: only numbers here. */
+        if (iovm_parse_uint(which, INT_MAX, &n))
+            return tool_fail("Unknown device %s.", which);
+        snprintf(devid, sizeof(devid), "%u", n);
+    }
+    if (tool_device_read(t->xs, domid, "vif", devid, &dev))
+        return tool_fail("Unknown device %s.", which);
+    rc = tool_devices_remove(t->dir, t->xs, &dev, 1,
+                             force ? TOOL_FORCE_ON : TOOL_FORCE_AUTO,
+                             t->timeout_ms);
+    if (rc)
+        return tool_fail("network-detach %s %s: %s%s", argv[optind], which,
+                         dev.why,
+                         dev.forced ? "; removed anyway" : "; nothing removed");
+    return 0;
+}
+
 int xl_main(struct sim_tool *t, int argc, char **argv)
 {
     static const char use[] =
         "usage: xl create FILE | xl destroy NAME|DOMID |\n"
         "       xl block-attach DOM DISKSPEC... | "
-        "xl block-detach DOM VDEV [-f]";
+        "xl block-detach DOM VDEV [-f] |\n"
+        "       xl network-attach DOM [VIFSPEC-ITEM...] | "
+        "xl network-detach DOM DEVID|MAC [-f]";
     int rc;
 
     if (argc < 2)
@@ -792,5 +1185,9 @@ int xl_main(struct sim_tool *t, int argc, char **argv)
         return xl_cmd_block_attach(t, argc - 1, argv + 1);
     if (!strcmp(argv[1], "block-detach"))
         return xl_cmd_block_detach(t, argc - 1, argv + 1);
+    if (!strcmp(argv[1], "network-attach"))
+        return xl_cmd_network_attach(t, argc - 1, argv + 1);
+    if (!strcmp(argv[1], "network-detach"))
+        return xl_cmd_network_detach(t, argc - 1, argv + 1);
     return tool_fail("unknown xl command '%s'\n%s", argv[1], use);
 }

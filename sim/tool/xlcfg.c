@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1506,4 +1507,431 @@ int xlcfg_vdev_to_devid(const char *vdev, uint32_t *devid,
     }
     *devid = (uint32_t)v;
     return 0;
+}
+
+/* ============================================================ vifs */
+
+/* The COLO keys in libxl__set_xenstore_nic's order (xl takes them as
+ * colo_<name>=). */
+static const char *const vif_colo_names[XLCFG_VIF_NCOLO] = {
+    "sock_mirror_id", "sock_mirror_ip", "sock_mirror_port",
+    "sock_compare_pri_in_id", "sock_compare_pri_in_ip",
+    "sock_compare_pri_in_port", "sock_compare_sec_in_id",
+    "sock_compare_sec_in_ip", "sock_compare_sec_in_port",
+    "sock_compare_notify_id", "sock_compare_notify_ip",
+    "sock_compare_notify_port", "sock_redirector0_id", "sock_redirector0_ip",
+    "sock_redirector0_port", "sock_redirector1_id", "sock_redirector1_ip",
+    "sock_redirector1_port", "sock_redirector2_id", "sock_redirector2_ip",
+    "sock_redirector2_port", "filter_mirror_queue", "filter_mirror_outdev",
+    "filter_redirector0_queue", "filter_redirector0_indev",
+    "filter_redirector0_outdev", "filter_redirector1_queue",
+    "filter_redirector1_indev", "filter_redirector1_outdev",
+    "compare_pri_in", "compare_sec_in", "compare_out", "compare_notify_dev",
+    "sock_sec_redirector0_id", "sock_sec_redirector0_ip",
+    "sock_sec_redirector0_port", "sock_sec_redirector1_id",
+    "sock_sec_redirector1_ip", "sock_sec_redirector1_port",
+    "filter_sec_redirector0_queue", "filter_sec_redirector0_indev",
+    "filter_sec_redirector0_outdev", "filter_sec_redirector1_queue",
+    "filter_sec_redirector1_indev", "filter_sec_redirector1_outdev",
+    "filter_sec_rewriter0_queue", "checkpoint_host", "checkpoint_port",
+};
+
+const char *xlcfg_vif_colo_name(unsigned int i)
+{
+    return i < XLCFG_VIF_NCOLO ? vif_colo_names[i] : NULL;
+}
+
+void xlcfg_vif_init(struct xlcfg_vif *v, int devid)
+{
+    memset(v, 0, sizeof(*v));
+    v->devid = devid;
+    v->trusted = XLCFG_DEFAULT;
+}
+
+void xlcfg_vif_free(struct xlcfg_vif *v)
+{
+    unsigned int i;
+
+    if (!v)
+        return;
+    free(v->backend_domname);
+    free(v->model);
+    free(v->ip);
+    free(v->bridge);
+    free(v->ifname);
+    free(v->script);
+    free(v->gatewaydev);
+    free(v->forwarddev);
+    for (i = 0; i < XLCFG_VIF_NCOLO; i++)
+        free(v->colo[i]);
+    memset(v, 0, sizeof(*v));
+}
+
+/* A bad item: "invalid vif item `ITEM': why". */
+static int vif_bad(struct xlcfg_err *err, int rc, const char *item,
+                   const char *why)
+{
+    char q[256];
+
+    xlcfg_quote(q, sizeof(q), item, strlen(item));
+    return xlcfg_err_set(err, rc, "invalid vif item `%s': %s", q, why);
+}
+
+/* replace_string(): the last value given wins. */
+static int vif_set(char **field, const char *val)
+{
+    char *s = strdup(val);
+
+    if (!s)
+        return -ENOMEM;
+    free(*field);
+    *field = s;
+    return 0;
+}
+
+/* What xl's parse_ulong reads, within [0, INT_MAX], digits only. */
+static bool vif_uint(const char *s, int *out)
+{
+    unsigned long v = 0;
+
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        v = v * 10 + (unsigned long)(*s - '0');
+        if (v > INT_MAX)
+            return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+static int vif_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * xl's mac=: six strtoul(16) numbers <= 255, each followed by one
+ * separator.  We take 1 or 2 hex digits per byte, ':' between, nothing
+ * after: the well-formed part of what xl takes.
+ */
+static bool vif_mac(const char *s, uint8_t mac[6])
+{
+    unsigned int i;
+
+    for (i = 0; i < 6; i++) {
+        int hi = vif_hex(s[0]), lo;
+
+        if (hi < 0)
+            return false;
+        lo = vif_hex(s[1]);
+        if (lo >= 0) {
+            mac[i] = (uint8_t)(hi << 4 | lo);
+            s += 2;
+        } else {
+            mac[i] = (uint8_t)hi;
+            s++;
+        }
+        if (*s != (i < 5 ? ':' : '\0'))
+            return false;
+        s++;
+    }
+    return true;
+}
+
+int xlcfg_mac_parse(const char *s, uint8_t mac[6])
+{
+    unsigned int i;
+
+    for (i = 0; i < 6; i++) {
+        int hi = vif_hex(s[0]), lo = hi < 0 ? -1 : vif_hex(s[1]);
+
+        if (lo < 0)
+            return -EINVAL;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+        s += 2;
+        if (*s == ':' && i < 5)
+            s++;
+        else if (*s)
+            return -EINVAL;
+        else if (i < 5)
+            return -EINVAL; /* libxl: fewer than six groups */
+    }
+    return 0;
+}
+
+/* "^[0-9]+[GMK]?[Bb]/s$" */
+static bool rate_bytes_form(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    if (!n)
+        return false;
+    s += n;
+    if (*s == 'G' || *s == 'M' || *s == 'K')
+        s++;
+    return (*s == 'B' || *s == 'b') && !strcmp(s + 1, "/s");
+}
+
+/* "^[0-9]+[mu]?s?$" */
+static bool rate_interval_form(const char *s)
+{
+    size_t n = strspn(s, "0123456789");
+
+    if (!n)
+        return false;
+    s += n;
+    if (*s == 'm' || *s == 'u')
+        s++;
+    if (*s == 's')
+        s++;
+    return !*s;
+}
+
+/* libxlu_vif.c's xlu__vif_err, without the source (the caller adds it). */
+static int rate_err(struct xlcfg_err *err, int rc, const char *msg,
+                    const char *what)
+{
+    char q[256];
+
+    xlcfg_quote(q, sizeof(q), what, strlen(what));
+    return xlcfg_err_set(err, rc, "config parsing error in vif: %s in `%s'",
+                         msg, q);
+}
+
+int xlcfg_vif_parse_rate(const char *rate, uint64_t *bytes_per_interval,
+                         uint32_t *interval_usecs, struct xlcfg_err *err)
+{
+    char buf[XLCFG_VIF_SPEC_MAX + 1], *at, *p;
+    unsigned long long tmp;
+    uint64_t bps;
+    uint32_t usecs = 50000; /* 50 ms */
+
+    if (strlen(rate) > XLCFG_VIF_SPEC_MAX)
+        return rate_err(err, -EINVAL, "invalid rate", rate);
+    strcpy(buf, rate);
+    at = strchr(buf, '@');
+    if (at)
+        *at++ = '\0';
+    if (!*buf)
+        return rate_err(err, -EINVAL, "no rate specified", rate);
+
+    if (!rate_bytes_form(buf))
+        return rate_err(err, -EINVAL, "invalid rate", buf);
+    errno = 0;
+    tmp = strtoull(buf, &p, 0); /* base 0, as xl: 010 is 8 */
+    if (tmp == 0 || tmp > UINT32_MAX || errno == ERANGE)
+        return rate_err(err, -EOVERFLOW, "rate overflow", buf);
+    if (*p == 'G')
+        tmp *= 1000 * 1000 * 1000;
+    else if (*p == 'M')
+        tmp *= 1000 * 1000;
+    else if (*p == 'K')
+        tmp *= 1000;
+    /* p[1] exists: the form ends in "/s" */
+    if (*p == 'b' || p[1] == 'b')
+        tmp /= 8;
+    bps = tmp;
+
+    if (at) {
+        if (!rate_interval_form(at))
+            return rate_err(err, -EINVAL, "invalid replenishment interval",
+                            at);
+        errno = 0;
+        tmp = strtoull(at, &p, 0);
+        if (tmp == 0 || tmp > UINT32_MAX || errno == ERANGE)
+            return rate_err(err, -EOVERFLOW,
+                            "replenishment interval overflow", at);
+        if (*p == 's' || *p == '\0')
+            tmp *= 1000 * 1000;
+        else if (*p == 'm')
+            tmp *= 1000;
+        if (tmp > UINT32_MAX)
+            return rate_err(err, -EOVERFLOW,
+                            "replenishment interval overflow", at);
+        usecs = (uint32_t)tmp;
+    }
+    if (bps > UINT64_MAX / usecs)
+        return rate_err(err, -EOVERFLOW, "rate overflow", rate);
+    *bytes_per_interval = bps * usecs / 1000000u;
+    *interval_usecs = usecs;
+    return 0;
+}
+
+/* MATCH_OPTION: item starts with "key="; the value is what follows. */
+static const char *vif_match(const char *item, const char *key)
+{
+    size_t n = strlen(key);
+
+    if (strncmp(item, key, n) || item[n] != '=')
+        return NULL;
+    return item + n + 1;
+}
+
+int xlcfg_vif_parse_item(struct xlcfg_vif *v, const char *item,
+                         struct xlcfg_err *err)
+{
+    static const struct {
+        const char *key;
+        size_t off;
+    } strs[] = {
+        { "bridge", offsetof(struct xlcfg_vif, bridge) },
+        { "gatewaydev", offsetof(struct xlcfg_vif, gatewaydev) },
+        { "ip", offsetof(struct xlcfg_vif, ip) },
+        { "script", offsetof(struct xlcfg_vif, script) },
+        { "backend", offsetof(struct xlcfg_vif, backend_domname) },
+        { "vifname", offsetof(struct xlcfg_vif, ifname) },
+        { "model", offsetof(struct xlcfg_vif, model) },
+        { "forwarddev", offsetof(struct xlcfg_vif, forwarddev) },
+    };
+    const char *val;
+    unsigned int i;
+    char q[256];
+
+    if (strlen(item) > XLCFG_VIF_SPEC_MAX)
+        return xlcfg_err_set(err, -E2BIG, "vif item longer than %u bytes",
+                             XLCFG_VIF_SPEC_MAX);
+    for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        val = vif_match(item, strs[i].key);
+        if (val) {
+            if (vif_set((char **)((char *)v + strs[i].off), val))
+                return xlcfg_err_set(err, -ENOMEM, "out of memory");
+            return 0;
+        }
+    }
+    if (!strncmp(item, "colo_", 5)) {
+        for (i = 0; i < XLCFG_VIF_NCOLO; i++) {
+            val = vif_match(item + 5, vif_colo_names[i]);
+            if (val) {
+                if (vif_set(&v->colo[i], val))
+                    return xlcfg_err_set(err, -ENOMEM, "out of memory");
+                return 0;
+            }
+        }
+    }
+    if ((val = vif_match(item, "type"))) {
+        if (!strcmp(val, "vif"))
+            v->nictype = XLCFG_NIC_VIF;
+        else if (!strcmp(val, "ioemu"))
+            v->nictype = XLCFG_NIC_VIF_IOEMU;
+        else
+            return vif_bad(err, -EINVAL, item, "type is vif or ioemu");
+        return 0;
+    }
+    if ((val = vif_match(item, "mac"))) {
+        uint8_t mac[6];
+
+        if (!vif_mac(val, mac))
+            return vif_bad(err, -EINVAL, item,
+                           "not a MAC address (xx:xx:xx:xx:xx:xx)");
+        memcpy(v->mac, mac, sizeof(mac));
+        return 0;
+    }
+    if ((val = vif_match(item, "netdev"))) {
+        if (vif_set(&v->gatewaydev, val))
+            return xlcfg_err_set(err, -ENOMEM, "out of memory");
+        return xlcfg_err_set(err, XLCFG_VIF_WARNING,
+                             "the netdev parameter is deprecated, please "
+                             "use gatewaydev instead");
+    }
+    if ((val = vif_match(item, "rate")))
+        return xlcfg_vif_parse_rate(val, &v->rate_bytes_per_interval,
+                                    &v->rate_interval_usecs, err);
+    if (vif_match(item, "accel"))
+        return xlcfg_err_set(err, XLCFG_VIF_WARNING,
+                             "the accel parameter for vifs is currently not "
+                             "supported");
+    if ((val = vif_match(item, "devid"))) {
+        if (!vif_uint(val, &v->devid))
+            return vif_bad(err, -EINVAL, item,
+                           "not a number 0..2147483647");
+        return 0;
+    }
+    if ((val = vif_match(item, "mtu"))) {
+        if (!vif_uint(val, &v->mtu))
+            return vif_bad(err, -EINVAL, item,
+                           "not a number 0..2147483647");
+        return 0;
+    }
+    if (!strcmp(item, "trusted")) {
+        v->trusted = XLCFG_TRUE;
+        return 0;
+    }
+    if (!strcmp(item, "untrusted")) {
+        v->trusted = XLCFG_FALSE;
+        return 0;
+    }
+    xlcfg_quote(q, sizeof(q), item, strlen(item));
+    return xlcfg_err_set(err, -ENOENT, "unrecognized argument `%s'", q);
+}
+
+int xlcfg_vif_parse(const char *spec, struct xlcfg_vif *v,
+                    xlcfg_warn_fn *warn, void *arg, struct xlcfg_err *err)
+{
+    char buf[XLCFG_VIF_SPEC_MAX + 1], *p, *save = NULL;
+    int rc;
+
+    if (strlen(spec) > XLCFG_VIF_SPEC_MAX)
+        return xlcfg_err_set(err, -E2BIG, "vif specification longer than "
+                             "%u bytes", XLCFG_VIF_SPEC_MAX);
+    strcpy(buf, spec);
+    for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        while (*p == ' ')
+            p++;
+        rc = xlcfg_vif_parse_item(v, p, err);
+        if (rc == XLCFG_VIF_WARNING || rc == -ENOENT) {
+            if (warn)
+                warn(arg, err->msg);
+            continue;
+        }
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int xlcfg_vif_setdefault(struct xlcfg_vif *v, const uint8_t random[3],
+                         struct xlcfg_err *err)
+{
+    static const uint8_t zero[6];
+
+    if (!v->mtu)
+        v->mtu = XLCFG_VIF_MTU_DEFAULT;
+    if ((!v->model && vif_set(&v->model, "rtl8139")) ||
+        (!v->bridge && vif_set(&v->bridge, "xenbr0")) ||
+        (!v->script && vif_set(&v->script, "/etc/xen/scripts/vif-bridge")))
+        return xlcfg_err_set(err, -ENOMEM, "out of memory");
+    if (!memcmp(v->mac, zero, sizeof(zero))) {
+        /* Xen's OUI, locally random: libxl's r[0] & 0x7f. */
+        v->mac[0] = 0x00;
+        v->mac[1] = 0x16;
+        v->mac[2] = 0x3e;
+        v->mac[3] = random[0] & 0x7f;
+        v->mac[4] = random[1];
+        v->mac[5] = random[2];
+    }
+    if (v->nictype == XLCFG_NIC_VIF_IOEMU)
+        return xlcfg_err_set(err, -EINVAL, "trying to create PV or PVH "
+                             "guest with an emulated interface");
+    v->nictype = XLCFG_NIC_VIF;
+    if (v->trusted == XLCFG_DEFAULT)
+        v->trusted = XLCFG_TRUE;
+    return 0;
+}
+
+const char *xlcfg_nic_type_name(enum xlcfg_nic_type type)
+{
+    switch (type) {
+    case XLCFG_NIC_VIF: return "vif";
+    case XLCFG_NIC_VIF_IOEMU: return "vif_ioemu";
+    default: return NULL;
+    }
 }

@@ -7,6 +7,10 @@
  * (libxl__device_disk_setdefault, libxl__device_disk_set_backend) and
  * vdev -> devid (libxl__device_disk_dev_number).
  *
+ * Also xl vif specifications (xl_parse.c:parse_nic_config, the rate
+ * parser libxlu_vif.c) and libxl's nic defaults
+ * (libxl_nic.c:libxl__device_nic_setdefault).
+ *
  * Pure code: no I/O, no xenstore, no globals.  Everything it parses is
  * untrusted (a config file is user input that may be hostile): lengths,
  * counts and nesting are bounded, errors are reported, never asserted.
@@ -202,5 +206,106 @@ const char *xlcfg_disk_spec_name(enum xlcfg_disk_spec spec);
  */
 int xlcfg_vdev_to_devid(const char *vdev, uint32_t *devid,
                         struct xlcfg_err *err);
+
+
+/* ------------------------------------------------------ vif specs */
+
+#define XLCFG_VIF_SPEC_MAX 4096u     /* bytes of one vif spec string */
+#define XLCFG_VIF_MTU_DEFAULT 1500   /* LIBXL_DEVICE_NIC_MTU_DEFAULT */
+
+enum xlcfg_nic_type {
+    XLCFG_NIC_UNKNOWN,
+    XLCFG_NIC_VIF_IOEMU,
+    XLCFG_NIC_VIF,
+};
+
+/* xl's COLO keys (colo_<name>=), in the order libxl writes them. */
+#define XLCFG_VIF_NCOLO 48u
+const char *xlcfg_vif_colo_name(unsigned int i);
+
+struct xlcfg_vif {
+    char *backend_domname; /* backend=; NULL: the toolstack domain */
+    int devid;             /* -1: the next free one (libxl picks) */
+    int mtu;               /* 0: the default, 1500 */
+    char *model;
+    uint8_t mac[6];        /* all zero: a random one (libxl picks) */
+    char *ip;
+    char *bridge;
+    char *ifname;          /* vifname= */
+    char *script;
+    char *gatewaydev;      /* gatewaydev= or the deprecated netdev= */
+    char *forwarddev;      /* forwarddev= (COLO) */
+    char *colo[XLCFG_VIF_NCOLO];
+    enum xlcfg_nic_type nictype;
+    uint64_t rate_bytes_per_interval;
+    uint32_t rate_interval_usecs; /* 0: no rate= */
+    enum xlcfg_defbool trusted;
+};
+
+/*
+ * A vif as xl starts one: devid is the element's index in a config
+ * file's vif=[...] (xl's ARRAY_EXTEND_INIT), -1 for network-attach.
+ */
+void xlcfg_vif_init(struct xlcfg_vif *vif, int devid);
+void xlcfg_vif_free(struct xlcfg_vif *vif);
+
+/* xlcfg_vif_parse_item's "accepted, with this warning in err". */
+#define XLCFG_VIF_WARNING 1
+
+/*
+ * One `key=value` item (or `trusted`/`untrusted`) exactly as xl's
+ * parse_nic_config matches it: the key is a prefix match of "key=", the
+ * value is the rest verbatim (trailing blanks included); a key given
+ * twice keeps the last value.  Returns 0; XLCFG_VIF_WARNING for netdev=
+ * (deprecated) and accel= (ignored), with xl's warning in err; -ENOENT
+ * for an unknown key ("unrecognized argument `...'", xl's message);
+ * -EINVAL, -EOVERFLOW or -E2BIG with a one-line message naming the item
+ * for a bad value.  Stricter than xl where xl reads garbage (a mac with
+ * other separators or trailing text, numbers with signs, blanks or
+ * trailing text, devid or mtu past INT_MAX, which libxl's int wraps):
+ * refused.  rate= follows libxlu_vif.c exactly, messages included.
+ */
+int xlcfg_vif_parse_item(struct xlcfg_vif *vif, const char *item,
+                         struct xlcfg_err *err);
+
+/*
+ * One element of a config file's vif=[...]: split at commas (empty
+ * items skipped) and leading spaces dropped, as xl's strtok loop does.
+ * As xl, an unknown key is a warning, given to warn() (may be NULL) and
+ * skipped, and so are XLCFG_VIF_WARNING items; a bad value fails the
+ * spec (xl ignores most of them, sometimes half-applied: we refuse).
+ */
+typedef void xlcfg_warn_fn(void *arg, const char *msg);
+int xlcfg_vif_parse(const char *spec, struct xlcfg_vif *vif,
+                    xlcfg_warn_fn *warn, void *arg, struct xlcfg_err *err);
+
+/*
+ * xlu_vif_parse_rate: "N[GMK]{B|b}/s[@N[m|u][s]]", interval 50 ms by
+ * default; numbers read by strtoull base 0 as xl does (so a leading 0 is
+ * octal).  bytes = bytes/s * usecs / 1000000.  -EINVAL or -EOVERFLOW
+ * with xl's message.
+ */
+int xlcfg_vif_parse_rate(const char *rate, uint64_t *bytes_per_interval,
+                         uint32_t *interval_usecs, struct xlcfg_err *err);
+
+/*
+ * libxl__parse_mac (what network-detach reads a MAC with): six groups of
+ * exactly two hex digits separated by ':'.  0 or -EINVAL.
+ */
+int xlcfg_mac_parse(const char *s, uint8_t mac[6]);
+
+/*
+ * libxl__device_nic_setdefault for a PV guest, the backend domain aside
+ * (the caller resolves backend_domname): mtu 1500, model rtl8139, a MAC
+ * of Xen's OUI 00:16:3e and random[0] & 0x7f, random[1], random[2] when
+ * none (or all zero) was given, bridge xenbr0, script
+ * /etc/xen/scripts/vif-bridge, type vif (ioemu is refused for PV, with
+ * libxl's message), trusted.  -ENOMEM or -EINVAL with a message.
+ */
+int xlcfg_vif_setdefault(struct xlcfg_vif *vif, const uint8_t random[3],
+                         struct xlcfg_err *err);
+
+/* "vif", "vif_ioemu" (libxl_nic_type_to_string, lower case). */
+const char *xlcfg_nic_type_name(enum xlcfg_nic_type type);
 
 #endif

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Fuzz target: the xl config and disk-spec parsers of iovm-sim, which
- * read operator-supplied files.  The input is parsed as a config file;
- * every string element of its disk list, and the input itself cut at its
- * first newline, go through the disk-spec parser and libxl's defaults.
+ * Fuzz target: the xl config, disk-spec and vif-spec parsers of
+ * iovm-sim, which read operator-supplied files.  The input is parsed as
+ * a config file; every string element of its disk and vif lists, and the
+ * input itself cut at its first newline, go through the disk-spec and
+ * vif-spec parsers and libxl's defaults (the line also as one vif item,
+ * as network-attach passes them, and as a MAC for network-detach).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +31,23 @@ static void disk(const char *spec)
     xlcfg_disk_free(&d);
 }
 
+static void vif(const char *spec, bool item)
+{
+    static const uint8_t rnd[3] = { 1, 2, 3 };
+    struct xlcfg_vif v;
+    struct xlcfg_err err;
+    uint8_t mac[6];
+
+    xlcfg_vif_init(&v, item ? -1 : 0);
+    if (item)
+        xlcfg_vif_parse_item(&v, spec, &err);
+    else
+        xlcfg_vif_parse(spec, &v, NULL, NULL, &err);
+    xlcfg_vif_setdefault(&v, rnd, &err);
+    xlcfg_vif_free(&v);
+    xlcfg_mac_parse(spec, mac);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const struct xlcfg_value *list;
@@ -48,12 +67,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             for (i = 0; i < list->nitems; i++)
                 if (list->items[i]->type == XLCFG_STRING)
                     disk(list->items[i]->str);
+        if (!xlcfg_get_list(cfg, "vif", &list, &err))
+            for (i = 0; i < list->nitems; i++)
+                if (list->items[i]->type == XLCFG_STRING)
+                    vif(list->items[i]->str, false);
         xlcfg_free(cfg);
     }
     line = strndup((const char *)data, size);
     if (line) {
         line[strcspn(line, "\n")] = '\0';
         disk(line);
+        vif(line, false);
+        vif(line, true);
         free(line);
     }
     return 0;

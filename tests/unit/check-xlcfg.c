@@ -4,7 +4,9 @@
  * errors with their line numbers, hostile input), the xl disk-spec parser
  * against the worked examples of libxl's disk syntax (each checked with
  * Xen 4.17.7's libxlutil), libxl's disk defaults and backend selection,
- * and vdev -> devid.
+ * vdev -> devid, and xl vif specs: every key xl's parse_nic_config
+ * knows, each rejection, the rate parser (libxlu_vif.c, worked by hand
+ * from its code), libxl's nic defaults and libxl__parse_mac.
  */
 #include <check.h>
 #include <errno.h>
@@ -960,6 +962,363 @@ START_TEST(devid_table)
 }
 END_TEST
 
+/* ------------------------------------------------------------- vifs */
+
+static void vif_item_ok(struct xlcfg_vif *v, const char *item)
+{
+    struct xlcfg_err err = { "" };
+    int rc = xlcfg_vif_parse_item(v, item, &err);
+
+    ck_assert_msg(rc == 0, "%s: rc %d (%s)", item, rc, err.msg);
+}
+
+/* An item that must fail with rc; returns the message. */
+static const char *vif_item_fail(const char *item, int want)
+{
+    static struct xlcfg_err err;
+    struct xlcfg_vif v;
+    int rc;
+
+    memset(&err, 0, sizeof(err));
+    xlcfg_vif_init(&v, 0);
+    rc = xlcfg_vif_parse_item(&v, item, &err);
+    ck_assert_msg(rc == want, "%s: rc %d, wanted %d (%s)", item, rc, want,
+                  err.msg);
+    ck_assert_msg(err.msg[0] && !strchr(err.msg, '\n'), "%s: message '%s'",
+                  item, err.msg);
+    xlcfg_vif_free(&v);
+    return err.msg;
+}
+
+START_TEST(vif_items)
+{
+    static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x0a, 0xbc, 0x01 };
+    static const uint8_t mac2[6] = { 0x0, 0x1, 0x2, 0xa, 0xb, 0xff };
+    struct xlcfg_err err;
+    struct xlcfg_vif v;
+
+    xlcfg_vif_init(&v, 3);
+    ck_assert_int_eq(v.devid, 3);
+    ck_assert_int_eq(v.trusted, XLCFG_DEFAULT);
+    vif_item_ok(&v, "mac=00:16:3E:0a:bc:01");
+    ck_assert_mem_eq(v.mac, mac, 6);
+    vif_item_ok(&v, "bridge=xenbr0");
+    vif_item_ok(&v, "bridge=br-lan "); /* last wins, verbatim */
+    ck_assert_str_eq(v.bridge, "br-lan ");
+    vif_item_ok(&v, "backend=drvdom");
+    ck_assert_str_eq(v.backend_domname, "drvdom");
+    vif_item_ok(&v, "script=vif-route");
+    ck_assert_str_eq(v.script, "vif-route");
+    vif_item_ok(&v, "vifname=guest0");
+    ck_assert_str_eq(v.ifname, "guest0");
+    vif_item_ok(&v, "ip=10.0.0.2 10.0.0.3");
+    ck_assert_str_eq(v.ip, "10.0.0.2 10.0.0.3");
+    vif_item_ok(&v, "gatewaydev=eth0");
+    ck_assert_str_eq(v.gatewaydev, "eth0");
+    vif_item_ok(&v, "model=e1000");
+    ck_assert_str_eq(v.model, "e1000");
+    vif_item_ok(&v, "type=ioemu");
+    ck_assert_int_eq(v.nictype, XLCFG_NIC_VIF_IOEMU);
+    vif_item_ok(&v, "type=vif");
+    ck_assert_int_eq(v.nictype, XLCFG_NIC_VIF);
+    vif_item_ok(&v, "devid=7");
+    ck_assert_int_eq(v.devid, 7);
+    vif_item_ok(&v, "devid=2147483647");
+    ck_assert_int_eq(v.devid, 2147483647);
+    vif_item_ok(&v, "mtu=9000");
+    ck_assert_int_eq(v.mtu, 9000);
+    vif_item_ok(&v, "mtu=0"); /* libxl's "not given" */
+    ck_assert_int_eq(v.mtu, 0);
+    vif_item_ok(&v, "untrusted");
+    ck_assert_int_eq(v.trusted, XLCFG_FALSE);
+    vif_item_ok(&v, "trusted");
+    ck_assert_int_eq(v.trusted, XLCFG_TRUE);
+    vif_item_ok(&v, "rate=10Mb/s@20ms");
+    ck_assert_uint_eq(v.rate_bytes_per_interval, 25000);
+    ck_assert_uint_eq(v.rate_interval_usecs, 20000);
+    vif_item_ok(&v, "forwarddev=eth1");
+    ck_assert_str_eq(v.forwarddev, "eth1");
+    vif_item_ok(&v, "colo_sock_mirror_id=m1");
+    vif_item_ok(&v, "colo_checkpoint_port=9000");
+    ck_assert_str_eq(v.colo[0], "m1");
+    ck_assert_str_eq(v.colo[XLCFG_VIF_NCOLO - 1], "9000");
+    ck_assert_str_eq(xlcfg_vif_colo_name(0), "sock_mirror_id");
+    ck_assert_str_eq(xlcfg_vif_colo_name(XLCFG_VIF_NCOLO - 1),
+                     "checkpoint_port");
+    ck_assert_ptr_null(xlcfg_vif_colo_name(XLCFG_VIF_NCOLO));
+    vif_item_ok(&v, "mac=0:1:2:a:b:ff"); /* one digit a byte, as xl */
+    ck_assert_mem_eq(v.mac, mac2, 6);
+    vif_item_ok(&v, "bridge="); /* empty, as xl */
+    ck_assert_str_eq(v.bridge, "");
+
+    /* xl's warnings: accepted, with its message. */
+    ck_assert_int_eq(xlcfg_vif_parse_item(&v, "netdev=eth2", &err),
+                     XLCFG_VIF_WARNING);
+    ck_assert_str_eq(v.gatewaydev, "eth2");
+    ck_assert_ptr_nonnull(strstr(err.msg, "deprecated"));
+    ck_assert_int_eq(xlcfg_vif_parse_item(&v, "accel=x", &err),
+                     XLCFG_VIF_WARNING);
+    ck_assert_ptr_nonnull(strstr(err.msg, "not supported"));
+    xlcfg_vif_free(&v);
+}
+END_TEST
+
+START_TEST(vif_rejections)
+{
+    static const char *const bad_macs[] = {
+        "mac=", "mac=00:16:3e:00:00", "mac=00:16:3e:00:00:01:02",
+        "mac=00-16-3e-00-00-01", "mac=00:16:3e:00:00:01 ",
+        "mac=000:16:3e:00:00:01", "mac=0x1:16:3e:00:00:01",
+        "mac=00:16:3e:00:00:zz", "mac=00:16:3e::00:01", "mac= 0:16:3e:0:0:1",
+    };
+    static const char *const bad_nums[] = {
+        "devid=", "devid=-1", "devid=+1", "devid=1x", "devid= 1",
+        "devid=2147483648", "devid=0x10", "mtu=", "mtu=-1", "mtu=1500 ",
+        "mtu=99999999999",
+    };
+    static const char *const unknown[] = {
+        "frob=1", "mac", "trusted ", "Trusted", "untrusted=1", "MAC=1",
+        "colo_nope=1", "colo_=1", "=x", "",
+    };
+    char big[XLCFG_VIF_SPEC_MAX + 16];
+    const char *m;
+    size_t i;
+
+    for (i = 0; i < sizeof(bad_macs) / sizeof(bad_macs[0]); i++) {
+        m = vif_item_fail(bad_macs[i], -EINVAL);
+        assert_prefix(m, "invalid vif item `mac=");
+    }
+    for (i = 0; i < sizeof(bad_nums) / sizeof(bad_nums[0]); i++) {
+        m = vif_item_fail(bad_nums[i], -EINVAL);
+        assert_prefix(m, "invalid vif item `");
+        assert_contains(m, "0..2147483647");
+    }
+    m = vif_item_fail("type=vif_ioemu", -EINVAL); /* not xl's word */
+    ck_assert_str_eq(m, "invalid vif item `type=vif_ioemu': type is vif or "
+                        "ioemu");
+    vif_item_fail("type=", -EINVAL);
+    vif_item_fail("type=VIF", -EINVAL);
+    for (i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+        m = vif_item_fail(unknown[i], -ENOENT);
+        assert_prefix(m, "unrecognized argument `");
+    }
+    ck_assert_str_eq(vif_item_fail("frob=1", -ENOENT),
+                     "unrecognized argument `frob=1'");
+    /* A hostile item is quoted, bounded, on one line. */
+    m = vif_item_fail("mac=\n\x01zz", -EINVAL);
+    assert_contains(m, "\\x0a\\x01zz");
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    memcpy(big, "ip=", 3);
+    vif_item_fail(big, -E2BIG);
+    vif_item_fail("rate=1x", -EINVAL);
+}
+END_TEST
+
+static void rate_ok(const char *rate, uint64_t bytes, uint32_t usecs)
+{
+    struct xlcfg_err err = { "" };
+    uint64_t b = 1;
+    uint32_t u = 1;
+    int rc = xlcfg_vif_parse_rate(rate, &b, &u, &err);
+
+    ck_assert_msg(rc == 0, "%s: rc %d (%s)", rate, rc, err.msg);
+    ck_assert_msg(b == bytes && u == usecs, "%s: %llu,%u wanted %llu,%u",
+                  rate, (unsigned long long)b, u,
+                  (unsigned long long)bytes, usecs);
+}
+
+static void rate_fail(const char *rate, int want, const char *msg)
+{
+    struct xlcfg_err err = { "" };
+    uint64_t b = 1;
+    uint32_t u = 1;
+    int rc = xlcfg_vif_parse_rate(rate, &b, &u, &err);
+
+    ck_assert_msg(rc == want, "%s: rc %d, wanted %d (%s)", rate, rc, want,
+                  err.msg);
+    ck_assert_str_eq(err.msg, msg);
+    ck_assert_msg(b == 1 && u == 1, "%s: outputs written on failure", rate);
+}
+
+START_TEST(vif_rate)
+{
+    rate_ok("10Mb/s@20ms", 25000, 20000);
+    rate_ok("1MB/s", 50000, 50000);      /* 50 ms by default */
+    rate_ok("100Kb/s@1s", 12500, 1000000);
+    rate_ok("1GB/s@100us", 100000, 100);
+    rate_ok("1GB/s@100u", 100000, 100);
+    rate_ok("8b/s@5", 5, 5000000);       /* no unit: seconds */
+    rate_ok("1000B/s@250u", 0, 250);     /* rounds down to nothing */
+    rate_ok("5Gb/s@1m", 625000, 1000);
+    rate_ok("10Mb/s@4294s", 5367500000ull, 4294000000u);
+    /* strtoull base 0, as xl: a leading 0 is octal, and octal stops at
+     * 8 or 9 (which then count as the unit). */
+    rate_ok("010Mb/s@020ms", 16000, 16000);
+    rate_ok("018Mb/s", 0, 50000);
+    rate_ok("4294967295B/s", 214748364, 50000);
+
+    rate_fail("", -EINVAL, "config parsing error in vif: no rate specified "
+                           "in `'");
+    rate_fail("@20ms", -EINVAL, "config parsing error in vif: no rate "
+                                "specified in `@20ms'");
+    rate_fail("10Mb", -EINVAL, "config parsing error in vif: invalid rate "
+                               "in `10Mb'");
+    rate_fail("10mb/s", -EINVAL, "config parsing error in vif: invalid rate "
+                                 "in `10mb/s'");
+    rate_fail("10 Mb/s", -EINVAL, "config parsing error in vif: invalid "
+                                  "rate in `10 Mb/s'");
+    rate_fail("0x10Mb/s", -EINVAL, "config parsing error in vif: invalid "
+                                   "rate in `0x10Mb/s'");
+    rate_fail("0Mb/s", -EOVERFLOW, "config parsing error in vif: rate "
+                                   "overflow in `0Mb/s'");
+    rate_fail("4294967296B/s", -EOVERFLOW, "config parsing error in vif: "
+                                           "rate overflow in "
+                                           "`4294967296B/s'");
+    rate_fail("4294967295GB/s", -EOVERFLOW, "config parsing error in vif: "
+                                            "rate overflow in "
+                                            "`4294967295GB/s'");
+    rate_fail("10Mb/s@", -EINVAL, "config parsing error in vif: invalid "
+                                  "replenishment interval in `'");
+    rate_fail("10Mb/s@20ks", -EINVAL, "config parsing error in vif: "
+                                      "invalid replenishment interval in "
+                                      "`20ks'");
+    rate_fail("10Mb/s@20ms@1", -EINVAL, "config parsing error in vif: "
+                                        "invalid replenishment interval "
+                                        "in `20ms@1'");
+    rate_fail("10Mb/s@0ms", -EOVERFLOW, "config parsing error in vif: "
+                                        "replenishment interval overflow "
+                                        "in `0ms'");
+    rate_fail("10Mb/s@4295s", -EOVERFLOW, "config parsing error in vif: "
+                                          "replenishment interval "
+                                          "overflow in `4295s'");
+}
+END_TEST
+
+struct warns {
+    unsigned int n;
+    char last[XLCFG_MSG_MAX];
+};
+
+static void count_warn(void *arg, const char *msg)
+{
+    struct warns *w = arg;
+
+    w->n++;
+    snprintf(w->last, sizeof(w->last), "%s", msg);
+}
+
+START_TEST(vif_spec)
+{
+    struct warns w = { 0, "" };
+    struct xlcfg_err err = { "" };
+    struct xlcfg_vif v;
+
+    /* xl's strtok loop: commas, leading spaces only, empty items gone. */
+    xlcfg_vif_init(&v, 1);
+    ck_assert_int_eq(xlcfg_vif_parse(",, mac=00:16:3e:00:00:01,,  bridge="
+                                     "xenbr1 ,frob, accel=1,\ttrusted",
+                                     &v, count_warn, &w, &err),
+                     0);
+    ck_assert_str_eq(v.bridge, "xenbr1 ");
+    ck_assert_int_eq(v.mac[5], 1);
+    ck_assert_int_eq(v.devid, 1);
+    /* frob and accel warned; "\ttrusted" is not `trusted' (a tab). */
+    ck_assert_uint_eq(w.n, 3);
+    ck_assert_str_eq(w.last, "unrecognized argument `\\x09trusted'");
+    ck_assert_int_eq(v.trusted, XLCFG_DEFAULT);
+    xlcfg_vif_free(&v);
+
+    /* Empty spec: a vif with every default. */
+    xlcfg_vif_init(&v, 0);
+    ck_assert_int_eq(xlcfg_vif_parse("", &v, NULL, NULL, &err), 0);
+    ck_assert_ptr_null(v.bridge);
+    xlcfg_vif_free(&v);
+
+    /* A bad value fails the spec, naming the item. */
+    xlcfg_vif_init(&v, 0);
+    ck_assert_int_eq(xlcfg_vif_parse("bridge=x, mtu=big", &v, NULL, NULL,
+                                     &err),
+                     -EINVAL);
+    assert_prefix(err.msg, "invalid vif item `mtu=big'");
+    xlcfg_vif_free(&v);
+    xlcfg_vif_init(&v, 0);
+    ck_assert_int_eq(xlcfg_vif_parse("rate=1Mb/s@0", &v, NULL, NULL, &err),
+                     -EOVERFLOW);
+    xlcfg_vif_free(&v);
+}
+END_TEST
+
+START_TEST(vif_defaults)
+{
+    static const uint8_t rnd[3] = { 0xff, 0x12, 0x34 };
+    static const uint8_t want[6] = { 0x00, 0x16, 0x3e, 0x7f, 0x12, 0x34 };
+    struct xlcfg_err err = { "" };
+    struct xlcfg_vif v;
+
+    xlcfg_vif_init(&v, -1);
+    ck_assert_int_eq(xlcfg_vif_setdefault(&v, rnd, &err), 0);
+    ck_assert_int_eq(v.mtu, 1500);
+    ck_assert_str_eq(v.model, "rtl8139");
+    ck_assert_str_eq(v.bridge, "xenbr0");
+    ck_assert_str_eq(v.script, "/etc/xen/scripts/vif-bridge");
+    ck_assert_mem_eq(v.mac, want, 6); /* Xen's OUI, bit 7 of byte 3 off */
+    ck_assert_int_eq(v.nictype, XLCFG_NIC_VIF);
+    ck_assert_str_eq(xlcfg_nic_type_name(v.nictype), "vif");
+    ck_assert_int_eq(v.trusted, XLCFG_TRUE);
+    ck_assert_int_eq(v.devid, -1); /* the toolstack picks it */
+    ck_assert_uint_eq(v.rate_interval_usecs, 0);
+    /* Idempotent, as libxl calls it twice at creation. */
+    ck_assert_int_eq(xlcfg_vif_setdefault(&v, rnd, &err), 0);
+    ck_assert_mem_eq(v.mac, want, 6);
+    xlcfg_vif_free(&v);
+
+    /* Given values stay; an all-zero MAC is libxl's "none". */
+    xlcfg_vif_init(&v, 0);
+    vif_item_ok(&v, "mac=02:00:00:00:00:09");
+    vif_item_ok(&v, "mtu=9000");
+    vif_item_ok(&v, "script=/x/y");
+    vif_item_ok(&v, "untrusted");
+    ck_assert_int_eq(xlcfg_vif_setdefault(&v, rnd, &err), 0);
+    ck_assert_int_eq(v.mac[0], 2);
+    ck_assert_int_eq(v.mtu, 9000);
+    ck_assert_str_eq(v.script, "/x/y");
+    ck_assert_int_eq(v.trusted, XLCFG_FALSE);
+    xlcfg_vif_free(&v);
+    xlcfg_vif_init(&v, 0);
+    vif_item_ok(&v, "mac=00:00:00:00:00:00");
+    ck_assert_int_eq(xlcfg_vif_setdefault(&v, rnd, &err), 0);
+    ck_assert_mem_eq(v.mac, want, 6);
+    xlcfg_vif_free(&v);
+
+    /* An emulated nic on a PV guest: libxl's refusal. */
+    xlcfg_vif_init(&v, 0);
+    vif_item_ok(&v, "type=ioemu");
+    ck_assert_int_eq(xlcfg_vif_setdefault(&v, rnd, &err), -EINVAL);
+    ck_assert_str_eq(err.msg, "trying to create PV or PVH guest with an "
+                              "emulated interface");
+    xlcfg_vif_free(&v);
+}
+END_TEST
+
+START_TEST(vif_mac_parse)
+{
+    uint8_t m[6];
+
+    ck_assert_int_eq(xlcfg_mac_parse("00:16:3e:aB:0c:ff", m), 0);
+    ck_assert_int_eq(m[3], 0xab);
+    ck_assert_int_eq(m[5], 0xff);
+    /* libxl__parse_mac: exactly two digits a byte. */
+    ck_assert_int_eq(xlcfg_mac_parse("0:16:3e:ab:0c:ff", m), -EINVAL);
+    ck_assert_int_eq(xlcfg_mac_parse("00:16:3e:ab:0c", m), -EINVAL);
+    ck_assert_int_eq(xlcfg_mac_parse("00:16:3e:ab:0c:ff:", m), -EINVAL);
+    ck_assert_int_eq(xlcfg_mac_parse("00:16:3e:ab:0c:ff:00", m), -EINVAL);
+    ck_assert_int_eq(xlcfg_mac_parse("00-16-3e-ab-0c-ff", m), -EINVAL);
+    ck_assert_int_eq(xlcfg_mac_parse("", m), -EINVAL);
+    ck_assert_int_eq(xlcfg_mac_parse("zz:16:3e:ab:0c:ff", m), -EINVAL);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("xlcfg");
@@ -993,6 +1352,14 @@ int main(void)
     tcase_add_test(tc, disk_multi_string);
     tcase_add_test(tc, disk_backend_selection);
     tcase_add_test(tc, devid_table);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("vif");
+    tcase_add_test(tc, vif_items);
+    tcase_add_test(tc, vif_rejections);
+    tcase_add_test(tc, vif_rate);
+    tcase_add_test(tc, vif_spec);
+    tcase_add_test(tc, vif_defaults);
+    tcase_add_test(tc, vif_mac_parse);
     suite_add_tcase(s, tc);
     sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
