@@ -251,8 +251,8 @@ static int dev_start(struct iovmd *d, struct iovmd_dev *v)
         argv[n++] = "--log-level";
         argv[n++] = d->log_level;
     }
-    for (i = 0; i < d->nbackend_args; i++)
-        argv[n++] = d->backend_args[i];
+    for (i = 0; i < d->nbackend_args[v->cls->args]; i++)
+        argv[n++] = d->backend_args[v->cls->args][i];
     argv[n] = NULL;
 
     pid = fork();
@@ -318,7 +318,21 @@ static void dev_run_script(struct iovmd *d, struct iovmd_dev *v, bool add)
         setenv("XENBUS_TYPE", v->cls->kind, 1);
         setenv("XENBUS_PATH", v->rel, 1);
         setenv("XENBUS_BASE_PATH", "backend", 1);
-        execl(sp, sp, action, (char *)NULL);
+        if (!strcmp(v->cls->kind, "vif")) {
+            /* The TAP iovm-netback made (the script renames it to
+             * vifname), and libxl's arguments for a vif. */
+            char vif[32], gw[64];
+
+            snprintf(vif, sizeof(vif), "vif%u.%u", v->fe_domid, v->devid);
+            setenv("vif", vif, 1);
+            if (xb_read_str(d->xs, XBT_NULL, v->be, "gatewaydev", gw,
+                            sizeof(gw)))
+                gw[0] = '\0';
+            setenv("netdev", gw, 1);
+            execl(sp, sp, action, "type_if=vif", (char *)NULL);
+        } else {
+            execl(sp, sp, action, (char *)NULL);
+        }
         fprintf(stderr, "iovmd: cannot run %s: %s\n", sp, strerror(errno));
         _exit(127);
     }

@@ -2,7 +2,8 @@
 /*
  * iovmd: the driver domain's supervisor, what xl devd is for kernel
  * backends.  It watches this domain's backend/ in xenstore and serves
- * every device of a kind it has a backend for (vbd, qdisk: iovm-blkback)
+ * every device of a kind it has a backend for (vbd, qdisk: iovm-blkback;
+ * vif: iovm-netback)
  * with one backend process per device, runs the devices' hotplug
  * scripts, restarts backends that die and tidies up after removed
  * devices (dev.c).  `iovmd status` and `iovmd upgrade` talk to it over a
@@ -292,13 +293,14 @@ static int control_request(const char *req)
 
 /* ---------------------------------------------------------------- */
 
-/* iovm-blkback beside our own binary (an install, or the build tree's
- * layout), else from PATH. */
-static const char *default_blkback(void)
+/* A backend program beside our own binary (an install, or the build
+ * tree's layout: ../backend/<dir>/), else from PATH. */
+static const char *default_backend(const char *name, const char *dir)
 {
-    static char path[4200];
-    static const char *const rel[] = { "iovm-blkback",
-                                       "../backend/blk/iovm-blkback" };
+    static char paths[2][4200];
+    static unsigned int used;
+    char rel[2][64];
+    char *path = paths[used++ % 2];
     char self[4000];
     ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
     unsigned int i;
@@ -309,14 +311,16 @@ static const char *default_blkback(void)
         slash = strrchr(self, '/');
         if (slash) {
             *slash = '\0';
+            snprintf(rel[0], sizeof(rel[0]), "%s", name);
+            snprintf(rel[1], sizeof(rel[1]), "../backend/%s/%s", dir, name);
             for (i = 0; i < IOVM_ARRAY_SIZE(rel); i++) {
-                snprintf(path, sizeof(path), "%s/%s", self, rel[i]);
+                snprintf(path, sizeof(paths[0]), "%s/%s", self, rel[i]);
                 if (!access(path, X_OK))
                     return path;
             }
         }
     }
-    return "iovm-blkback";
+    return name;
 }
 
 static void usage(FILE *f)
@@ -329,11 +333,15 @@ static void usage(FILE *f)
             "processes (new binary)\n"
             "The driver domain's supervisor: serves every device under this "
             "domain's\nbackend/ in xenstore that it has a backend for (vbd, "
-            "qdisk: iovm-blkback),\none process per device; runs hotplug "
+            "qdisk: iovm-blkback;\nvif: iovm-netback), one process per device; runs hotplug "
             "scripts as xl devd does.\n\n"
             "  -c, --control PATH     control socket (default %s)\n"
             "      --blkback PATH     the block backend program\n"
-            "      --backend-arg ARG  pass ARG to every backend (repeatable)\n"
+            "      --netback PATH     the network backend program\n"
+            "      --backend-arg ARG  pass ARG to every block backend "
+            "(repeatable)\n"
+            "      --netback-arg ARG  pass ARG to every network backend "
+            "(repeatable)\n"
             "      --no-hotplug-scripts  run no scripts; backends open "
             "params themselves\n"
             "      --backend-user U   backends run as U once set up "
@@ -373,6 +381,8 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "control", required_argument, NULL, 'c' },
         { "blkback", required_argument, NULL, 'B' },
+        { "netback", required_argument, NULL, 'n' + 256 },
+        { "netback-arg", required_argument, NULL, 'a' + 256 },
         { "backend-arg", required_argument, NULL, 'A' },
         { "no-hotplug-scripts", no_argument, NULL, 'N' },
         { "no-sandbox", no_argument, NULL, 'O' },
@@ -386,7 +396,7 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     enum iovm_log_level level = IOVM_LOG_INFO;
-    const char *blkback = NULL, *cmd = NULL;
+    const char *blkback = NULL, *netback = NULL, *cmd = NULL;
     bool json = false, all = false;
     unsigned int v;
     sigset_t mask;
@@ -405,11 +415,16 @@ int main(int argc, char **argv)
         case 'c': control_path = optarg; break;
         case 'B': blkback = optarg; break;
         case 'A':
-            if (D.nbackend_args >= IOVMD_MAX_BACKEND_ARGS)
-                return bad_usage("at most %u --backend-arg",
-                                 IOVMD_MAX_BACKEND_ARGS);
-            D.backend_args[D.nbackend_args++] = optarg;
+        case 'a' + 256: {
+            unsigned int w = c != 'A';
+
+            if (D.nbackend_args[w] >= IOVMD_MAX_BACKEND_ARGS)
+                return bad_usage("at most %u --%s", IOVMD_MAX_BACKEND_ARGS,
+                                 w ? "netback-arg" : "backend-arg");
+            D.backend_args[w][D.nbackend_args[w]++] = optarg;
             break;
+        }
+        case 'n' + 256: netback = optarg; break;
         case 'N': D.run_scripts = false; break;
         case 'O': D.sandbox = false; break;
         case 'u': D.backend_user = optarg; break;
@@ -462,13 +477,17 @@ int main(int argc, char **argv)
 
     iovm_log_init("iovmd", level);
     signal(SIGPIPE, SIG_IGN);
-    D.classes[0] = (struct iovmd_class){ "vbd", NULL, "add", "remove" };
-    D.classes[1] = (struct iovmd_class){ "qdisk", NULL, "add", "remove" };
+    D.classes[0] = (struct iovmd_class){ "vbd", NULL, 0, "add", "remove" };
+    D.classes[1] = (struct iovmd_class){ "qdisk", NULL, 0, "add", "remove" };
+    D.classes[2] = (struct iovmd_class){ "vif", NULL, 1, "online",
+                                         "offline" };
     /* Seen, but not ours yet: left to whatever else serves them. */
-    D.classes[2] = (struct iovmd_class){ "vif", NULL, "online", "offline" };
-    D.classes[3] = (struct iovmd_class){ "console", NULL, "add", "remove" };
+    D.classes[3] = (struct iovmd_class){ "console", NULL, 0, "add",
+                                         "remove" };
     D.classes[0].backend = D.classes[1].backend =
-        blkback ? blkback : default_blkback();
+        blkback ? blkback : default_backend("iovm-blkback", "blk");
+    D.classes[2].backend =
+        netback ? netback : default_backend("iovm-netback", "net");
 
     D.xs = xs_open(0);
     if (!D.xs) {

@@ -31,6 +31,7 @@
 struct iovmd_class {
     const char *kind;         /* vbd, qdisk, vif, console */
     const char *backend;      /* program, or NULL: left to others */
+    unsigned int args;        /* which backend_args it gets */
     const char *script_add;   /* hotplug script arguments */
     const char *script_remove;
 };
@@ -84,8 +85,9 @@ struct iovmd {
     struct iovmd_dev *devs;
     unsigned int ndevs;
     struct iovmd_class classes[4];
-    const char *backend_args[IOVMD_MAX_BACKEND_ARGS];
-    unsigned int nbackend_args;
+    /* Extra arguments: [0] block backends, [1] network backends. */
+    const char *backend_args[2][IOVMD_MAX_BACKEND_ARGS];
+    unsigned int nbackend_args[2];
     bool run_scripts;
     bool sandbox;             /* backends sandboxed (--sandbox) */
     const char *backend_user; /* the sandbox's user, or NULL: theirs */

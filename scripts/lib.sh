@@ -9,7 +9,7 @@ IOVM_TOP=$(cd "$(dirname "$0")/.." && pwd)
 # the distribution's hotplug scripts, which iovmd runs in the tests).
 IOVM_DEPS="build-essential autoconf automake libtool pkg-config \
 libxen-dev xenstore-utils xen-utils-common liburing-dev libfuse3-dev fuse3 \
-check libseccomp-dev e2fsprogs util-linux"
+check libseccomp-dev e2fsprogs util-linux iproute2 iputils-ping iperf3"
 
 iovm_msg() {
     printf '%s: %s\n' "${0##*/}" "$*" >&2

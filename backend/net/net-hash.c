@@ -27,8 +27,10 @@ static uint32_t set_key(struct net_hash *h, const uint32_t *d,
 {
     uint8_t key[NET_HASH_KEY_MAX] = { 0 };
 
+    /* netif.h says BUFFER_OVERFLOW; Linux netback, which Windows PV
+     * drivers are tested against, answers INVALID_PARAMETER. */
     if (d[1] > NET_HASH_KEY_MAX)
-        return XEN_NETIF_CTRL_STATUS_BUFFER_OVERFLOW;
+        return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
     if (d[1] && fetch(arg, d[0], 0, key, d[1]))
         return XEN_NETIF_CTRL_STATUS_INVALID_PARAMETER;
     /* Octets not given are zero; a size of 0 clears the key. */

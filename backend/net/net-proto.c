@@ -3,6 +3,7 @@
  * netif protocol core (see net-proto.h): one TX packet at a time, from
  * private copies of its slots.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "net-proto.h"
@@ -220,4 +221,122 @@ unsigned int net_rx_plan(uint32_t len, const struct net_rx_meta *m,
         i++;
     }
     return n;
+}
+
+/* ---------------------------------------------------------------- */
+/* checksums */
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* The ones' complement sum of len bytes, folded into sum. */
+static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 1 < len; i += 2)
+        sum += get16(p + i);
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+int net_csum_setup(uint8_t *frame, size_t len, bool pseudo,
+                   struct net_csum_loc *loc)
+{
+    size_t l3 = NET_ETH_HLEN, l4, l4len;
+    uint16_t proto;
+    uint8_t next;
+    uint32_t sum;
+
+    if (len < NET_ETH_HLEN)
+        return -EPROTO;
+    proto = get16(frame + 12);
+    if (proto == 0x8100) {
+        if (len < NET_ETH_HLEN + 4)
+            return -EPROTO;
+        proto = get16(frame + 16);
+        l3 += 4;
+    }
+    memset(loc, 0, sizeof(*loc));
+    if (proto == 0x0800) {
+        size_t ihl, tot;
+
+        if (len < l3 + 20 || (frame[l3] >> 4) != 4)
+            return -EPROTO;
+        ihl = (size_t)(frame[l3] & 15) * 4;
+        tot = get16(frame + l3 + 2);
+        /* A fragment (more fragments, or an offset) has no L4 header
+         * of its own to fix. */
+        if (ihl < 20 || len < l3 + ihl || (get16(frame + l3 + 6) & 0x3fff))
+            return -EPROTO;
+        next = frame[l3 + 9];
+        l4 = l3 + ihl;
+        /* A GSO packet's total length may be 0 or stale: the frame's. */
+        l4len = tot >= ihl && l3 + tot <= len ? tot - ihl : len - l4;
+        sum = sum_bytes(0, frame + l3 + 12, 8);
+    } else if (proto == 0x86dd) {
+        size_t plen;
+
+        if (len < l3 + 40 || (frame[l3] >> 4) != 6)
+            return -EPROTO;
+        loc->ipv6 = true;
+        plen = get16(frame + l3 + 4);
+        next = frame[l3 + 6];
+        l4 = l3 + 40;
+        while (next == 0 || next == 43 || next == 60) {
+            size_t ext;
+
+            if (len < l4 + 8)
+                return -EPROTO;
+            ext = ((size_t)frame[l4 + 1] + 1) * 8;
+            next = frame[l4];
+            l4 += ext;
+        }
+        if (next == 44 || l4 > len)
+            return -EPROTO; /* a fragment, or headers past the frame */
+        l4len = plen && l3 + 40 + plen <= len && l3 + 40 + plen >= l4
+                    ? l3 + 40 + plen - l4
+                    : len - l4;
+        sum = sum_bytes(0, frame + l3 + 8, 32);
+    } else {
+        return -EPROTO;
+    }
+    if (next == 6) {
+        if (len < l4 + 20 || (frame[l4 + 12] >> 4) < 5 ||
+            len < l4 + (size_t)(frame[l4 + 12] >> 4) * 4)
+            return -EPROTO;
+        loc->tcp = true;
+        loc->offset = 16;
+        loc->hdr_len = (uint16_t)(l4 + (size_t)(frame[l4 + 12] >> 4) * 4);
+    } else if (next == 17) {
+        if (len < l4 + 8)
+            return -EPROTO;
+        loc->offset = 6;
+        loc->hdr_len = (uint16_t)(l4 + 8);
+    } else {
+        return -EPROTO;
+    }
+    if (l4 > 0xffff)
+        return -EPROTO;
+    loc->start = (uint16_t)l4;
+    if (pseudo) {
+        uint16_t v;
+
+        sum += next;
+        sum += (uint32_t)(l4len >> 16) + (uint32_t)(l4len & 0xffff);
+        v = fold(sum); /* not inverted: the partial sum */
+        frame[l4 + loc->offset] = (uint8_t)(v >> 8);
+        frame[l4 + loc->offset + 1] = (uint8_t)v;
+    }
+    return 0;
 }
