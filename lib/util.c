@@ -129,3 +129,30 @@ uint64_t iovm_now_ns(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int iovm_parse_mac(const char *s, uint8_t mac[6])
+{
+    unsigned int i;
+
+    if (!s || strlen(s) != 17)
+        return -EINVAL;
+    for (i = 0; i < 6; i++) {
+        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+
+        if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
+            return -EINVAL;
+        mac[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}

@@ -56,6 +56,7 @@ struct xbdev {
     struct xbdev *next;        /* in its xbdev_set */
     const struct xbdev_ops *ops;
     struct xs_handle *xs;
+    const char *kind;          /* backend/<kind>: vbd, qdisk, vif */
     uint32_t fe_domid, devid;
     char be[160];              /* absolute backend directory */
     char fe[160];              /* frontend directory */

@@ -23,6 +23,7 @@
 #include <xenstore.h>
 
 #include "blk-proto.h"
+#include "bedaemon.h"
 #include "blk-store.h"
 #include "devstat.h"
 #include "ring.h"
@@ -198,10 +199,7 @@ struct blk_dev {
 
 /* The daemon. */
 struct blkback {
-    struct xs_handle *xs;
-    uint32_t domid;
-    char home[64];            /* /local/domain/<domid> */
-    struct xbdev *devs;       /* of struct blk_dev */
+    struct iovm_bed bed;      /* xenstore, devices, loop (bedaemon.h) */
     unsigned int max_queues;
     bool persistent;          /* offer persistent grants */
     bool indirect;            /* offer indirect segments */
@@ -210,15 +208,12 @@ struct blkback {
     bool zero_copy;           /* storage I/O straight into mapped grants */
     unsigned int max_pgrants; /* persistent grants per queue */
     unsigned int remove_delay_ms; /* Closed -> removing our directory */
-    int main_efd;             /* queue threads poke the main loop */
-    const char *only;         /* serve only this backend path, or NULL */
     /*
-     * Under iovmd (--supervised): one device, no watches of our own
-     * (iovmd pokes poke_fd when something of the device changed), the
-     * directory is left for iovmd to remove, and a stop leaves the device
+     * Under iovmd (bed.supervised): one device, no watches of our own
+     * (iovmd pokes when something of the device changed), the directory
+     * is left for iovmd to remove, and a stop leaves the device
      * connected for the next process to resume.
      */
-    bool supervised;
     bool hotplug;             /* a hotplug script provides physical-device */
     /* The sandbox (blk-sandbox.c), entered once the storage is open;
      * grant and event-channel handles are opened before it, one pair per
@@ -226,10 +221,7 @@ struct blkback {
     bool sandbox, sandboxed;
     const char *user;
     bool test_hooks;          /* SIGUSR1: a forbidden call (tests) */
-    xengnttab_handle *pool_gnt[BLK_MAX_QUEUES];
-    xenevtchn_handle *pool_evt[BLK_MAX_QUEUES];
     unsigned int max_inflight_bytes; /* per device */
-    struct iovm_devstat *stat; /* iovmd's status page, or NULL */
     /* iovmd's ring journal (--journal-fd): what was taken and not
      * answered survives this process, for the next to take over. */
     struct iovm_rjournal *journal;

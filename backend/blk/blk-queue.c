@@ -41,7 +41,7 @@ static void poke_main(struct blk_queue *q)
 {
     uint64_t one = 1;
 
-    if (write(q->dev->bb->main_efd, &one, sizeof(one)) < 0) {
+    if (write(q->dev->bb->bed.main_efd, &one, sizeof(one)) < 0) {
         /* The main loop is already due to wake. */
     }
 }
@@ -101,7 +101,7 @@ static unsigned int io_index(const struct blk_queue *q, const struct blk_io *io)
 static void io_respond(struct blk_queue *q, struct blk_io *io, int16_t status)
 {
     uint8_t op = io->req.op == BLKIF_OP_INDIRECT ? io->req.io_op : io->req.op;
-    struct iovm_devstat *ds = q->dev->bb->stat;
+    struct iovm_devstat *ds = q->dev->bb->bed.stat;
 
     if (q->jq)
         iovm_rj_answering(q->jq, io_index(q, io), q->ring.rsp_prod_pvt,

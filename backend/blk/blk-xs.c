@@ -49,7 +49,7 @@ static const struct iovm_sandbox blk_sandbox = {
 
 static struct xs_handle *XS(struct blk_dev *dev)
 {
-    return dev->bb->xs;
+    return dev->bb->bed.xs;
 }
 
 /* A fatal device error: error node, disconnect, Closing. */
@@ -273,20 +273,10 @@ static void queue_teardown(struct blk_queue *q)
         xengnttab_unmap(q->gnt, q->ring_addr, q->ring_pages);
         q->ring_addr = NULL;
     }
-    if (q->evtchn && q->dev->bb->sandbox) {
-        /* The daemon's handle (the sandbox's pool), kept for the next
-         * connection. */
-        if (q->port)
-            xenevtchn_unbind(q->evtchn, q->port);
-    } else if (q->evtchn) {
-        xenevtchn_close(q->evtchn); /* unbinds: the frontend's port
-                                       becomes unbound, reusable */
-    }
-    q->evtchn = NULL;
+    if (q->gnt || q->evtchn) /* (a queue never set up has no dev) */
+        iovm_bed_handles_put(&q->dev->bb->bed, &q->gnt, &q->evtchn,
+                             &q->port, 1);
     q->port = 0;
-    if (q->gnt && !q->dev->bb->sandbox)
-        xengnttab_close(q->gnt);
-    q->gnt = NULL;
 }
 
 /* What a queue's frontend directory says: its ring pages and port. */
@@ -381,10 +371,10 @@ static int queue_journal(struct blk_dev *dev, struct blk_queue *q,
     q->ring.rsp_prod_pvt = rec->rsp_prod_pvt;
     q->rec = rec;
     q->resumed = true;
-    if (dev->bb->stat) {
-        __atomic_add_fetch(&dev->bb->stat->replay_left, rec->nreplay,
+    if (dev->bb->bed.stat) {
+        __atomic_add_fetch(&dev->bb->bed.stat->replay_left, rec->nreplay,
                            __ATOMIC_ACQ_REL);
-        __atomic_add_fetch(&dev->bb->stat->resumed_reqs, rec->nreplay,
+        __atomic_add_fetch(&dev->bb->bed.stat->resumed_reqs, rec->nreplay,
                            __ATOMIC_RELAXED);
     }
     LOG_INFO("%s: took over from the previous process: %u request(s) to "
@@ -408,16 +398,8 @@ static int queue_connect(struct blk_dev *dev, struct blk_queue *q,
     q->stop_efd = q->uring_efd = -1;
     q->abi = abi;
     q->persistent = persistent;
-    if (dev->bb->sandbox) {
-        /* Opened before the sandbox (main), one pair per queue. */
-        q->gnt = dev->bb->pool_gnt[q->idx];
-        q->evtchn = dev->bb->pool_evt[q->idx];
-    } else {
-        q->gnt = xengnttab_open(NULL, 0);
-        q->evtchn = xenevtchn_open(NULL, 0);
-    }
-    if (!q->gnt || !q->evtchn) {
-        rc = -errno;
+    rc = iovm_bed_handles(&dev->bb->bed, q->idx, &q->gnt, &q->evtchn);
+    if (rc) {
         dev_fatal(dev, -rc, "opening grant/event-channel devices: %s",
                   strerror(-rc));
         return rc;
@@ -633,12 +615,12 @@ static int dev_connect(struct blk_dev *dev)
         q->max_inflight_pages =
             IOVM_MAX(bb->max_inflight_bytes / 4096u / nq, BLK_MAX_SEGS);
     }
-    if (bb->stat) {
+    if (bb->bed.stat) {
         for (i = 0; i < nq && i < IOVM_DEVSTAT_QUEUES; i++)
-            dev->queues[i].ds = &bb->stat->q[i];
+            dev->queues[i].ds = &bb->bed.stat->q[i];
         /* One for the connect itself: nothing reads 0 before it ends. */
-        IOVM_DEVSTAT_SET(bb->stat->serving, 0u);
-        IOVM_DEVSTAT_SET(bb->stat->replay_left, 1u);
+        IOVM_DEVSTAT_SET(bb->bed.stat->serving, 0u);
+        IOVM_DEVSTAT_SET(bb->bed.stat->replay_left, 1u);
     }
     for (i = 0; i < nq; i++) {
         queue_dir(dev, nq, i, dir, sizeof(dir));
@@ -653,10 +635,10 @@ static int dev_connect(struct blk_dev *dev)
     dev->xb.connected = true;
     if (bb->journal)
         iovm_rj_commit(bb->journal);
-    if (bb->stat) {
-        IOVM_DEVSTAT_SET(bb->stat->nqueues, nq);
-        if (!__atomic_sub_fetch(&bb->stat->replay_left, 1, __ATOMIC_ACQ_REL))
-            IOVM_DEVSTAT_SET(bb->stat->serving, 1u);
+    if (bb->bed.stat) {
+        IOVM_DEVSTAT_SET(bb->bed.stat->nqueues, nq);
+        if (!__atomic_sub_fetch(&bb->bed.stat->replay_left, 1, __ATOMIC_ACQ_REL))
+            IOVM_DEVSTAT_SET(bb->bed.stat->serving, 1u);
     }
     if (dev->resuming) {
         /* Taken over: the frontend was told all of this already. */
@@ -702,10 +684,10 @@ static void dev_disconnect_how(struct blk_dev *dev, bool suspend)
     free(dev->queues);
     dev->queues = NULL;
     dev->nqueues = 0;
-    if (dev->bb->stat) {
-        IOVM_DEVSTAT_SET(dev->bb->stat->nqueues, 0);
+    if (dev->bb->bed.stat) {
+        IOVM_DEVSTAT_SET(dev->bb->bed.stat->nqueues, 0);
         for (i = 0; i < IOVM_DEVSTAT_QUEUES; i++)
-            IOVM_DEVSTAT_SET(dev->bb->stat->q[i].inflight, 0);
+            IOVM_DEVSTAT_SET(dev->bb->bed.stat->q[i].inflight, 0);
     }
     if (dev->xb.connected)
         LOG_INFO("%s: disconnected", dev->xb.be);

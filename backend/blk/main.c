@@ -34,223 +34,55 @@
 #include "log.h"
 #include "util.h"
 
-#define RECONCILE_MS 5000
 /* Closed -> directory removed; libxl waits up to 10 s for it. */
 #define REMOVE_DELAY_MS 1000
 
 static const char *const kinds[] = { "vbd", "qdisk" };
 
-struct main_ctx {
-    struct blkback bb;
-    struct iovm_loop *loop;
-    int64_t wake_timer;       /* for the earliest device removal; -1 */
-    bool stopping;
-};
-
-static struct blk_dev *dev_find(struct blkback *bb, enum blk_kind kind,
-                                uint32_t fe, uint32_t devid)
-{
-    struct xbdev *x;
-
-    for (x = bb->devs; x; x = x->next)
-        if (BLK_DEV(x)->kind == kind && x->fe_domid == fe &&
-            x->devid == devid)
-            return BLK_DEV(x);
-    return NULL;
-}
-
 /* A device directory we have not seen: start tracking it. */
-static struct blk_dev *dev_add(struct blkback *bb, enum blk_kind kind,
-                               uint32_t fe, uint32_t devid)
+static void dev_add(struct iovm_bed *bed, const char *kind, uint32_t fe,
+                    uint32_t devid)
 {
-    struct blk_dev *d;
-    struct xbdev *x;
-    char fe_path[160], want[80];
-    unsigned int fe_id;
+    struct blkback *bb = bed->arg;
+    struct blk_dev *d = calloc(1, sizeof(*d));
 
-    d = calloc(1, sizeof(*d));
     if (!d)
-        return NULL;
-    x = &d->xb;
+        return;
+    /* A qdisk's frontend is a vbd too. */
+    if (iovm_bed_paths(bed, &d->xb, kind, "vbd", fe, devid)) {
+        free(d);
+        return;
+    }
     d->bb = bb;
-    d->kind = kind;
-    x->ops = &blk_xbdev_ops;
-    x->xs = bb->xs;
-    x->fe_domid = fe;
-    x->devid = devid;
-    /* Under iovmd: iovmd watches, and removes the directory. */
-    x->watch_fe = !bb->supervised;
-    x->remove_dir = !bb->supervised;
-    x->remove_delay_ms = bb->remove_delay_ms;
-    x->clean_stop_key = BLK_CLEAN_STOP_KEY;
-    snprintf(x->be, sizeof(x->be), "%s/backend/%s/%u/%u", bb->home,
-             kinds[kind], fe, devid);
-    if (bb->only && strcmp(bb->only, x->be)) {
-        free(d);
-        return NULL;
-    }
-    /* The toolstack wrote these; still, they must agree with the path. */
-    if (xb_read_str(bb->xs, XBT_NULL, x->be, "frontend", fe_path,
-                    sizeof(fe_path)) ||
-        xb_read_uint(bb->xs, XBT_NULL, x->be, "frontend-id", 0x7fef,
-                     &fe_id) ||
-        fe_id != fe) {
-        free(d);
-        return NULL;
-    }
-    snprintf(want, sizeof(want), "/local/domain/%u/device/vbd/%u", fe, devid);
-    if (strcmp(fe_path, want)) {
-        LOG_WARN("%s: frontend path %s is not %s; ignoring the device",
-                 x->be, fe_path, want);
-        free(d);
-        return NULL;
-    }
-    snprintf(x->fe, sizeof(x->fe), "%s", fe_path);
-    x->state = XenbusStateUnknown;
-    x->next = bb->devs;
-    bb->devs = x;
-    LOG_INFO("%s: new device for domain %u", x->be, fe);
-    return d;
+    d->kind = strcmp(kind, "vbd") ? BLK_KIND_QDISK : BLK_KIND_VBD;
+    d->xb.ops = &blk_xbdev_ops;
+    d->xb.remove_delay_ms = bb->remove_delay_ms;
+    d->xb.clean_stop_key = BLK_CLEAN_STOP_KEY;
+    d->xb.next = bed->devs;
+    bed->devs = &d->xb;
+    LOG_INFO("%s: new device for domain %u", d->xb.be, fe);
 }
 
-static void scan_one(void *arg, const char *kind, uint32_t fe, uint32_t devid)
+static void dev_free(struct iovm_bed *bed, struct xbdev *xd)
 {
-    struct blkback *bb = arg;
-    enum blk_kind k = strcmp(kind, "vbd") ? BLK_KIND_QDISK : BLK_KIND_VBD;
-
-    if (!dev_find(bb, k, fe, devid))
-        dev_add(bb, k, fe, devid);
+    (void)bed;
+    blk_dev_free(BLK_DEV(xd));
 }
 
-/* Walks backend/<kind>/<fe>/<dev> and starts tracking new devices. */
-static void scan(struct blkback *bb)
+/* --test-hooks: SIGUSR1 is what a compromised backend might try first. */
+static void test_signal(struct iovm_bed *bed, int signo)
 {
-    xbdev_walk(bb->xs, bb->home, kinds, IOVM_ARRAY_SIZE(kinds), scan_one, bb);
-}
-
-static void wake_cb(struct iovm_loop *loop, void *arg);
-
-static void reconcile_all(struct main_ctx *m)
-{
-    struct xbdev **pp = &m->bb.devs, *x;
-    uint64_t now, wake_at = 0;
-
-    while ((x = *pp)) {
-        if (xbdev_reconcile(x, &wake_at)) {
-            pp = &x->next;
-        } else {
-            *pp = x->next;
-            blk_dev_free(BLK_DEV(x));
-        }
-    }
-    /* Supervised, the one device is done with (or was never there). */
-    if (m->bb.supervised && !m->bb.devs) {
-        LOG_INFO("%s: nothing more to serve", m->bb.only);
-        iovm_loop_stop(m->loop);
+    (void)bed;
+    if (signo != SIGUSR1)
         return;
-    }
-    /* A device waits to remove its directory: come back then. */
-    if (m->wake_timer >= 0)
-        iovm_loop_timer_cancel(m->loop, m->wake_timer);
-    m->wake_timer = -1;
-    if (wake_at) {
-        now = iovm_now_ns();
-        m->wake_timer = iovm_loop_timer_add(
-            m->loop, wake_at > now ? (wake_at - now) / 1000000u + 1 : 0,
-            wake_cb, m);
-    }
+    LOG_WARN("SIGUSR1 (--test-hooks): opening a network socket");
+    close(socket(AF_INET, SOCK_STREAM, 0));
 }
 
-static void wake_cb(struct iovm_loop *loop, void *arg)
-{
-    struct main_ctx *m = arg;
-
-    m->wake_timer = -1;
-    reconcile_all(m);
-}
-
-static void xs_cb(struct iovm_loop *loop, int fd, uint32_t events, void *arg)
-{
-    struct main_ctx *m = arg;
-    char **ev;
-    bool any = false;
-    unsigned int n = 0;
-
-    /* Coalesce: drain every queued event, then reconcile once.  The
-     * queue is bounded by what xenstored lets us have outstanding. */
-    while ((ev = xs_check_watch(m->bb.xs)) && n++ < 10000) {
-        any = true;
-        free(ev);
-    }
-    free(ev);
-    if (!any)
-        return;
-    scan(&m->bb);
-    reconcile_all(m);
-}
-
-/* iovmd: something of our device changed in xenstore. */
-static void poke_cb(struct iovm_loop *loop, int fd, uint32_t events,
-                    void *arg)
-{
-    struct main_ctx *m = arg;
-    uint64_t v;
-
-    if (events & (EPOLLHUP | EPOLLERR)) {
-        /* iovmd is gone (its death signal brings SIGTERM too). */
-        iovm_loop_fd_del(loop, fd);
-        return;
-    }
-    if (read(fd, &v, sizeof(v)) > 0) {
-        scan(&m->bb);
-        reconcile_all(m);
-    }
-}
-
-static void main_efd_cb(struct iovm_loop *loop, int fd, uint32_t events,
-                        void *arg)
-{
-    struct main_ctx *m = arg;
-    uint64_t v;
-
-    if (read(fd, &v, sizeof(v)) > 0)
-        reconcile_all(m);
-}
-
-static void tick(struct iovm_loop *loop, void *arg)
-{
-    struct main_ctx *m = arg;
-
-    /* Events may have been lost (xenstored drops unread ones). */
-    scan(&m->bb);
-    reconcile_all(m);
-    iovm_loop_timer_add(loop, RECONCILE_MS, tick, m);
-}
-
-static void signal_cb(struct iovm_loop *loop, int fd, uint32_t events,
-                      void *arg)
-{
-    struct main_ctx *m = arg;
-    struct signalfd_siginfo si;
-
-    if (read(fd, &si, sizeof(si)) != sizeof(si))
-        return;
-    if (si.ssi_signo == SIGUSR1 && m->bb.test_hooks) {
-        /* Tests: what a compromised backend might try first. */
-        LOG_WARN("SIGUSR1 (--test-hooks): opening a network socket");
-        close(socket(AF_INET, SOCK_STREAM, 0));
-        return;
-    }
-    if (si.ssi_signo == SIGHUP) {
-        LOG_INFO("SIGHUP: rescanning");
-        scan(&m->bb);
-        reconcile_all(m);
-        return;
-    }
-    LOG_INFO("signal %u: stopping", si.ssi_signo);
-    m->stopping = true;
-    iovm_loop_stop(loop);
-}
+static const struct iovm_bed_class blk_class = {
+    "iovm-blkback", kinds, IOVM_ARRAY_SIZE(kinds), dev_add, dev_free,
+    test_signal,
+};
 
 static void usage(FILE *f)
 {
@@ -354,15 +186,17 @@ int main(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    struct main_ctx m = { 0 };
-    struct blkback *bb = &m.bb;
+    static struct blkback bbs;
+    struct blkback *bb = &bbs;
+    struct iovm_bed *bed = &bb->bed;
     enum iovm_log_level level = IOVM_LOG_INFO;
-    unsigned int v, k;
-    sigset_t mask;
+    unsigned int v;
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int c, sfd, rc = 1, poke_fd = -1, stats_fd = -1, journal_fd = -1;
-    char path[160];
+    int c, rc = 1, stats_fd = -1, journal_fd = -1;
 
+    bed->cls = &blk_class;
+    bed->arg = bb;
+    bed->poke_fd = -1;
     bb->max_queues = ncpu > 0 ? (unsigned int)ncpu : 1;
     if (bb->max_queues > BLK_MAX_QUEUES)
         bb->max_queues = BLK_MAX_QUEUES;
@@ -373,11 +207,10 @@ int main(int argc, char **argv)
     bb->max_pgrants = BLK_PGRANT_DEFAULT;
     bb->max_inflight_bytes = BLK_INFLIGHT_DEFAULT;
     bb->user = "nobody";
-    m.wake_timer = -1;
     opterr = 0; /* our own one-line message */
     while ((c = getopt_long(argc, argv, "d:q:r:l:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': bb->only = optarg; break;
+        case 'd': bed->only = optarg; break;
         case 'q':
             if (iovm_parse_uint(optarg, BLK_MAX_QUEUES, &v) || !v) {
                 fprintf(stderr, "iovm-blkback: --max-queues must be 1..%u\n",
@@ -421,7 +254,7 @@ int main(int argc, char **argv)
             }
             bb->max_pgrants = v;
             break;
-        case 'S': bb->supervised = true; break;
+        case 'S': bed->supervised = true; break;
         case 'X': bb->sandbox = true; break;
         case 'U': bb->user = optarg; break;
         case 'Y': bb->test_hooks = true; break;
@@ -440,20 +273,19 @@ int main(int argc, char **argv)
         case 'H': bb->hotplug = true; break;
         case 'Z': bb->zero_copy = true; break;
         case 'K':
-        case 'T':
-        case 'J':
-            if (iovm_parse_uint(optarg, 65535, &v) || v < 3 ||
-                fcntl((int)v, F_GETFD) < 0) {
-                fprintf(stderr, "iovm-blkback: --%s must be an open file "
-                                "descriptor above 2\n",
-                        c == 'K'   ? "poke-fd"
-                        : c == 'T' ? "stats-fd"
-                                   : "journal-fd");
+            if (iovm_bed_fd_arg("iovm-blkback", "poke-fd", optarg,
+                                &bed->poke_fd))
                 return 2;
-            }
-            *(c == 'K'   ? &poke_fd
-              : c == 'T' ? &stats_fd
-                         : &journal_fd) = (int)v;
+            break;
+        case 'T':
+            if (iovm_bed_fd_arg("iovm-blkback", "stats-fd", optarg,
+                                &stats_fd))
+                return 2;
+            break;
+        case 'J':
+            if (iovm_bed_fd_arg("iovm-blkback", "journal-fd", optarg,
+                                &journal_fd))
+                return 2;
             break;
         case 'l':
             if (iovm_log_level_parse(optarg, &level)) {
@@ -474,40 +306,28 @@ int main(int argc, char **argv)
                 argv[optind]);
         return 2;
     }
-    if (bb->supervised && !bb->only) {
+    if (bed->supervised && !bed->only) {
         fprintf(stderr, "iovm-blkback: --supervised needs --device\n");
         return 2;
     }
-    if (bb->sandbox && !bb->supervised) {
+    if (bb->sandbox && !bed->supervised) {
         fprintf(stderr, "iovm-blkback: --sandbox needs --supervised\n");
         return 2;
     }
-    if (journal_fd >= 0 && !bb->supervised) {
+    if (journal_fd >= 0 && !bed->supervised) {
         fprintf(stderr, "iovm-blkback: --journal-fd needs --supervised\n");
         return 2;
     }
-    if (poke_fd >= 0 && !bb->supervised) {
+    if (bed->poke_fd >= 0 && !bed->supervised) {
         fprintf(stderr, "iovm-blkback: --poke-fd needs --supervised\n");
         return 2;
     }
     iovm_log_init("iovm-blkback", level);
     signal(SIGPIPE, SIG_IGN);
-    if (stats_fd >= 0) {
-        void *p;
-
-        if (ftruncate(stats_fd, sizeof(*bb->stat)) ||
-            (p = mmap(NULL, sizeof(*bb->stat), PROT_READ | PROT_WRITE,
-                      MAP_SHARED, stats_fd, 0)) == MAP_FAILED) {
-            fprintf(stderr, "iovm-blkback: --stats-fd: cannot map it: %s\n",
-                    strerror(errno));
-            return 2;
-        }
-        close(stats_fd);
-        bb->stat = p;
-        memset(bb->stat, 0, sizeof(*bb->stat));
-        bb->stat->magic = IOVM_DEVSTAT_MAGIC;
-        bb->stat->pid = (uint32_t)getpid();
-        bb->stat->started_ns = iovm_now_ns();
+    if (stats_fd >= 0 && iovm_bed_map_stats(bed, stats_fd)) {
+        fprintf(stderr, "iovm-blkback: --stats-fd: cannot map it: %s\n",
+                strerror(errno));
+        return 2;
     }
     if (journal_fd >= 0) {
         bb->journal = iovm_rj_map(journal_fd);
@@ -519,92 +339,34 @@ int main(int argc, char **argv)
         close(journal_fd);
     }
 
-    bb->xs = xs_open(0);
-    if (!bb->xs) {
-        LOG_ERR("cannot open xenstore: %s", strerror(errno));
-        return 1;
-    }
-    if (xb_read_uint(bb->xs, XBT_NULL, "domid", NULL, 0x7fef, &v)) {
-        LOG_ERR("cannot read our domid from xenstore");
-        goto out;
-    }
-    bb->domid = v;
-    snprintf(bb->home, sizeof(bb->home), "/local/domain/%u", bb->domid);
     /* The sandbox opens nothing: a handle pair per queue, now. */
-    for (k = 0; bb->sandbox && k < bb->max_queues; k++) {
-        bb->pool_gnt[k] = xengnttab_open(NULL, 0);
-        bb->pool_evt[k] = xenevtchn_open(NULL, 0);
-        if (!bb->pool_gnt[k] || !bb->pool_evt[k]) {
-            LOG_ERR("cannot open the grant and event-channel devices: %s",
-                    strerror(errno));
-            goto out;
-        }
-    }
-    bb->main_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (bb->main_efd < 0 || iovm_loop_new(&m.loop)) {
-        LOG_ERR("cannot set up the event loop");
+    if (bb->sandbox && iovm_bed_pool_open(bed, bb->max_queues))
         goto out;
-    }
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    if (bb->test_hooks)
-        sigaddset(&mask, SIGUSR1);
-    /* Before any thread starts, so every thread blocks them. */
-    pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-    for (k = 0; k < IOVM_ARRAY_SIZE(kinds) && !bb->supervised; k++) {
-        snprintf(path, sizeof(path), "%s/backend/%s", bb->home, kinds[k]);
-        if (!xs_watch(bb->xs, path, "be")) {
-            LOG_ERR("cannot watch %s: %s", path, strerror(errno));
-            goto out;
-        }
-    }
-    if (iovm_loop_fd_add(m.loop, xs_fileno(bb->xs), EPOLLIN, xs_cb, &m) ||
-        iovm_loop_fd_add(m.loop, bb->main_efd, EPOLLIN, main_efd_cb, &m) ||
-        (sfd >= 0 && iovm_loop_fd_add(m.loop, sfd, EPOLLIN, signal_cb, &m)) ||
-        (poke_fd >= 0 &&
-         iovm_loop_fd_add(m.loop, poke_fd, EPOLLIN, poke_cb, &m)) ||
-        iovm_loop_timer_add(m.loop, RECONCILE_MS, tick, &m) < 0) {
-        LOG_ERR("cannot set up the event loop");
+    if (iovm_bed_open(bed, bb->test_hooks ? SIGUSR1 : 0))
         goto out;
-    }
     LOG_INFO("serving %s/backend/{vbd,qdisk}%s%s: %u queue(s), ring order "
              "%u, %spersistent grants, %sindirect",
-             bb->home, bb->only ? " only " : "", bb->only ? bb->only : "",
+             bed->home, bed->only ? " only " : "", bed->only ? bed->only : "",
              bb->max_queues, bb->max_ring_order,
              bb->persistent ? "" : "no ", bb->indirect ? "" : "no ");
-    scan(bb);
-    reconcile_all(&m);
-    rc = iovm_loop_run(m.loop) ? 1 : 0;
+    rc = iovm_bed_run(bed);
 
     /*
      * Told to stop.  Standalone: close every device so frontends see it
      * go.  Under iovmd: a stop is maintenance or an upgrade; drain, and
      * leave the device Connected for the next process.
      */
-    while (bb->devs) {
-        struct blk_dev *d = BLK_DEV(bb->devs);
+    while (bed->devs) {
+        struct blk_dev *d = BLK_DEV(bed->devs);
 
-        bb->devs = d->xb.next;
-        if (bb->supervised)
+        bed->devs = d->xb.next;
+        if (bed->supervised)
             blk_dev_suspend(d);
         else
             blk_dev_shutdown(d, true);
         blk_dev_free(d);
     }
 out:
-    if (m.loop)
-        iovm_loop_free(m.loop);
-    if (bb->main_efd > 0)
-        close(bb->main_efd);
-    for (k = 0; k < BLK_MAX_QUEUES; k++) {
-        if (bb->pool_gnt[k])
-            xengnttab_close(bb->pool_gnt[k]);
-        if (bb->pool_evt[k])
-            xenevtchn_close(bb->pool_evt[k]);
-    }
-    xs_close(bb->xs);
+    iovm_bed_close(bed);
     return rc;
 }

@@ -21,6 +21,7 @@
 #include <xengnttab.h>
 #include <xenstore.h>
 
+#include "bedaemon.h"
 #include "devstat.h"
 #include "net-hash.h"
 #include "net-proto.h"
@@ -84,27 +85,6 @@ struct net_journal {
     struct net_vifstate vs;
     struct net_journal_queue q[NET_MAX_QUEUES];
 };
-
-/* ---- TAP (net-tap.c) ---- */
-
-/*
- * Opens n queues of the TAP device name (multi-queue, vnet header, no
- * packet info), creating it if it does not exist; fds[] get them.  0 or
- * -errno.
- */
-int net_tap_open(const char *name, unsigned int n, int *fds);
-/* Survives its last fd (a restart), or goes with it. */
-int net_tap_persist(int fd, bool on);
-/* Lets uid attach and detach queues (the sandbox's user). */
-int net_tap_owner(int fd, unsigned int uid);
-/* Offloads the kernel may hand us (TUN_F_*). */
-int net_tap_offload(int fd, unsigned int flags);
-/* A queue joins or leaves the device's set. */
-int net_tap_queue(int fd, bool attach);
-/* Link-level settings through a socket (before the sandbox). */
-int net_tap_set_mac(const char *name, const uint8_t mac[6]);
-int net_tap_set_mtu(const char *name, unsigned int mtu);
-bool net_tap_exists(const char *name);
 
 /* ---- queues (net-queue.c) ---- */
 
@@ -186,26 +166,16 @@ struct net_dev {
 
 /* The daemon. */
 struct netback {
-    struct xs_handle *xs;
-    uint32_t domid;
-    char home[64];
-    struct xbdev *devs;
+    struct iovm_bed bed;      /* xenstore, devices, loop (bedaemon.h) */
     unsigned int max_queues;
     bool split, ctrl_ring, mcast; /* offered */
     unsigned int remove_delay_ms;
-    int main_efd;             /* queue threads poke the main loop */
-    const char *only;
-    bool supervised;
     bool hotplug;             /* Connected waits for hotplug-status */
-    struct iovm_devstat *stat;
     struct net_journal *journal;
-    /* The sandbox (lib/sandbox.h), entered once the TAP is open; grant
-     * and event-channel handles are opened before it, a pair per queue
-     * (pool_*), since it opens nothing. */
-    bool sandbox, sandboxed;
+    /* The sandbox (lib/sandbox.h), entered once the TAP is open (the
+     * handles come from bed's pool), or NULL. */
     const char *sandbox_user;
-    xengnttab_handle *pool_gnt[NET_MAX_QUEUES];
-    xenevtchn_handle *pool_evt[NET_MAX_QUEUES];
+    bool sandboxed;
 };
 
 extern const struct xbdev_ops net_xbdev_ops;

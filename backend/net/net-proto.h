@@ -146,25 +146,4 @@ unsigned int net_rx_slots(uint32_t len, const struct net_rx_meta *m);
 unsigned int net_rx_plan(uint32_t len, const struct net_rx_meta *m,
                          const uint16_t *ids, struct net_rx_slot *out);
 
-/* ---- checksums ---- */
-
-/* Where a frame's TCP or UDP checksum is, for a partial checksum. */
-struct net_csum_loc {
-    uint16_t start;   /* the L4 header, from the frame's start */
-    uint16_t offset;  /* the checksum field, from start */
-    uint16_t hdr_len; /* Ethernet + IP + L4 headers */
-    bool ipv6, tcp;
-};
-
-/*
- * Finds the L4 checksum of an Ethernet frame (one 802.1Q tag at most,
- * IPv4 or IPv6 with hop-by-hop, routing and destination-options headers,
- * then TCP or UDP; not a fragment).  With pseudo, also seeds the field
- * with the pseudo-header sum, as a partial checksum expects (Linux
- * netback does so for GSO packets the frontend did not mark).  0, or
- * -EPROTO when the frame is not such a packet or is too short.
- */
-int net_csum_setup(uint8_t *frame, size_t len, bool pseudo,
-                   struct net_csum_loc *loc);
-
 #endif

@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@
 
 #include "log.h"
 #include "net-dev.h"
+#include "netcsum.h"
 #include "util.h"
 
 #define VHDR sizeof(struct virtio_net_hdr)
@@ -76,7 +78,7 @@ static void poke_main(struct net_queue *q)
 {
     uint64_t one = 1;
 
-    if (write(q->dev->nb->main_efd, &one, sizeof(one)) < 0) {
+    if (write(q->dev->nb->bed.main_efd, &one, sizeof(one)) < 0) {
         /* the main loop is busy already */
     }
 }
@@ -123,7 +125,7 @@ static void notify(struct net_queue *q, evtchn_port_t port)
 /* Responses are out: iovmd tells a working successor by its first. */
 static void published(struct net_queue *q)
 {
-    struct iovm_devstat *st = q->dev->nb->stat;
+    struct iovm_devstat *st = q->dev->nb->bed.stat;
 
     if (st && !IOVM_DEVSTAT_GET(st->first_rsp_ns))
         IOVM_DEVSTAT_SET(st->first_rsp_ns, iovm_now_ns());
@@ -192,30 +194,35 @@ static bool credit_ok(struct net_queue *q, uint32_t size)
 static bool tx_vhdr(struct net_queue *q, const struct net_tx_pkt *p,
                     uint8_t *frame, struct virtio_net_hdr *h)
 {
-    struct net_csum_loc loc;
+    struct iovm_csum_info ci;
     bool partial = p->flags & NETTXF_csum_blank;
 
     memset(h, 0, sizeof(*h));
     if (p->gso_type != XEN_NETIF_GSO_TYPE_NONE || partial) {
-        /* A GSO packet not marked partial gets its pseudo-header sum
-         * (the segments' checksums are computed from it). */
-        if (net_csum_setup(frame, p->size, !partial, &loc)) {
+        if (iovm_csum_setup(frame, p->size, p->size, &ci)) {
             LOG_DEBUG("%s queue %u: cannot find the checksum of a %u-byte "
                       "packet; dropped",
                       q->dev->xb.be, q->idx, p->size);
             return false;
         }
+        /* A GSO packet not marked partial gets its pseudo-header sum
+         * (the segments' checksums are computed from it), as Linux
+         * netback does. */
+        if (!partial) {
+            frame[ci.start + ci.offset] = (uint8_t)(ci.pseudo >> 8);
+            frame[ci.start + ci.offset + 1] = (uint8_t)ci.pseudo;
+        }
         h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-        h->csum_start = loc.start;
-        h->csum_offset = loc.offset;
+        h->csum_start = ci.start;
+        h->csum_offset = ci.offset;
         if (p->gso_type != XEN_NETIF_GSO_TYPE_NONE) {
-            if (!loc.tcp || loc.ipv6 != (p->gso_type ==
-                                         XEN_NETIF_GSO_TYPE_TCPV6))
+            if (ci.proto != IPPROTO_TCP ||
+                ci.ipv6 != (p->gso_type == XEN_NETIF_GSO_TYPE_TCPV6))
                 return false;
-            h->gso_type = loc.ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6
-                                   : VIRTIO_NET_HDR_GSO_TCPV4;
+            h->gso_type = ci.ipv6 ? VIRTIO_NET_HDR_GSO_TCPV6
+                                  : VIRTIO_NET_HDR_GSO_TCPV4;
             h->gso_size = p->gso_size;
-            h->hdr_len = loc.hdr_len;
+            h->hdr_len = (uint16_t)(ci.start + ci.l4_hlen);
         }
     } else if (p->flags & NETTXF_data_validated) {
         h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
@@ -851,8 +858,8 @@ int net_queue_takeover(struct net_queue *q)
     if (tx < 0 || rx < 0)
         return -EBADMSG;
     q->resumed = true;
-    if (q->dev->nb->stat)
-        __atomic_add_fetch(&q->dev->nb->stat->resumed_reqs,
+    if (q->dev->nb->bed.stat)
+        __atomic_add_fetch(&q->dev->nb->bed.stat->resumed_reqs,
                            (uint32_t)(tx + rx), __ATOMIC_RELAXED);
     LOG_INFO("%s queue %u: took over: %d TX and %d RX slot(s) taken again, "
              "TX at %u, RX at %u",

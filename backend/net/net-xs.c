@@ -25,13 +25,14 @@
 #include "log.h"
 #include "net-dev.h"
 #include "sandbox.h"
+#include "tap.h"
 #include "util.h"
 
 #define MAX_EVTCHN_PORT (1u << 17)
 
 static struct xs_handle *XS(struct net_dev *dev)
 {
-    return dev->nb->xs;
+    return dev->nb->bed.xs;
 }
 
 #define dev_fatal(dev, ...) xbdev_fatal(&(dev)->xb, __VA_ARGS__)
@@ -51,19 +52,6 @@ bool net_dev_mcast_pass(struct net_dev *dev, const uint8_t *dst)
         pass = !memcmp(dev->vs->mcast[i], dst, 6);
     pthread_mutex_unlock(&dev->hash_lock);
     return pass;
-}
-
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-    unsigned int b[6], i;
-    int end = 0;
-
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &b[0], &b[1], &b[2], &b[3],
-               &b[4], &b[5], &end) != 6 || s[end])
-        return -EINVAL;
-    for (i = 0; i < 6; i++)
-        mac[i] = (uint8_t)b[i];
-    return 0;
 }
 
 /* BE/rate: "BYTES,USECS" (libxl), absent or "0,0": unlimited. */
@@ -109,14 +97,14 @@ static int dev_tap(struct net_dev *dev)
                     sizeof(vifname)) ||
         !vifname[0] || strlen(vifname) >= IFNAMSIZ)
         vifname[0] = '\0';
-    if (vifname[0] && net_tap_exists(vifname))
+    if (vifname[0] && !!if_nametoindex(vifname))
         snprintf(dev->ifname, sizeof(dev->ifname), "%s", vifname);
-    else if (net_tap_exists(dflt) || dev->nb->hotplug || !vifname[0])
+    else if (!!if_nametoindex(dflt) || dev->nb->hotplug || !vifname[0])
         snprintf(dev->ifname, sizeof(dev->ifname), "%s", dflt);
     else
         snprintf(dev->ifname, sizeof(dev->ifname), "%s", vifname);
-    fresh = !net_tap_exists(dev->ifname);
-    rc = net_tap_open(dev->ifname, dev->nb->max_queues, dev->tap_fds);
+    fresh = !!!if_nametoindex(dev->ifname);
+    rc = iovm_tap_open(dev->ifname, dev->nb->max_queues, dev->tap_fds);
     if (rc) {
         dev_fatal(dev, -rc, "cannot open TAP device %s: %s", dev->ifname,
                   strerror(-rc));
@@ -125,13 +113,13 @@ static int dev_tap(struct net_dev *dev)
     dev->ntap = dev->nb->max_queues;
     /* It outlives this process: a successor takes it over, with the
      * bridge it is on. */
-    rc = net_tap_persist(dev->tap_fds[0], true);
+    rc = iovm_tap_persist(dev->tap_fds[0], true);
     if (!rc && fresh) {
         xb_read_uint_default(XS(dev), XBT_NULL, dev->xb.be, "mtu", 65535,
                              1500, &mtu);
-        rc = net_tap_set_mac(dev->ifname, tap_mac);
+        rc = iovm_link_set_mac(dev->ifname, tap_mac);
         if (!rc && mtu >= 68)
-            rc = net_tap_set_mtu(dev->ifname, mtu);
+            rc = iovm_link_set_mtu(dev->ifname, mtu);
     }
     if (rc) {
         dev_fatal(dev, -rc, "cannot set up TAP device %s: %s", dev->ifname,
@@ -140,7 +128,7 @@ static int dev_tap(struct net_dev *dev)
     }
     /* Until a frontend connects, no queue takes the kernel's frames. */
     for (i = 0; i < dev->ntap; i++)
-        net_tap_queue(dev->tap_fds[i], false);
+        iovm_tap_queue(dev->tap_fds[i], false);
     LOG_INFO("%s: %s TAP device %s", dev->xb.be, fresh ? "created" : "took",
              dev->ifname);
     return 0;
@@ -168,7 +156,7 @@ static int enter_sandbox(struct net_dev *dev)
 
     rc = iovm_sandbox_user(nb->sandbox_user, &uid, &gid);
     if (!rc)
-        rc = net_tap_owner(dev->tap_fds[0], uid);
+        rc = iovm_tap_owner(dev->tap_fds[0], uid);
     if (!rc)
         rc = iovm_sandbox_enter(nb->sandbox_user, &net_sandbox);
     if (rc) {
@@ -231,7 +219,7 @@ static int ops_probe(struct xbdev *xd, bool resume)
     if (!rc)
         rc = xb_printf(XS(dev), XBT_NULL, xd->be, "feature-ctrl-ring", "%d",
                        nb->ctrl_ring);
-    if (!rc && nb->sandbox && !nb->sandboxed) {
+    if (!rc && nb->sandbox_user && !nb->sandboxed) {
         rc = enter_sandbox(dev);
         if (rc)
             return rc;
@@ -252,7 +240,7 @@ static int ops_prepare(struct xbdev *xd)
 {
     char hs[32];
 
-    if (xb_read_str(NET_DEV(xd)->nb->xs, XBT_NULL, xd->be, "hotplug-status",
+    if (xb_read_str(NET_DEV(xd)->nb->bed.xs, XBT_NULL, xd->be, "hotplug-status",
                     hs, sizeof(hs)) ||
         strcmp(hs, "connected"))
         return -EAGAIN;
@@ -336,26 +324,20 @@ static void queue_teardown(struct net_queue *q)
         xengnttab_unmap(q->gnt, q->tx_addr, 2);
         q->tx_addr = q->rx_addr = NULL;
     }
-    if (q->evtchn && dev->nb->sandbox) {
-        /* The pool's handle, kept for the next connection. */
-        if (q->port_tx)
-            xenevtchn_unbind(q->evtchn, q->port_tx);
-        if (q->port_rx && q->port_rx != q->port_tx)
-            xenevtchn_unbind(q->evtchn, q->port_rx);
-        if (q->idx == 0 && dev->port_ctrl)
-            xenevtchn_unbind(q->evtchn, dev->port_ctrl);
-    } else if (q->evtchn) {
-        xenevtchn_close(q->evtchn); /* unbinds the ports */
+    {
+        evtchn_port_t ports[3] = { q->port_tx,
+                                   q->port_rx != q->port_tx ? q->port_rx : 0,
+                                   q->idx == 0 ? dev->port_ctrl : 0 };
+
+        iovm_bed_handles_put(&dev->nb->bed, &q->gnt, &q->evtchn, ports, 3);
     }
-    if (q->gnt && !dev->nb->sandbox)
-        xengnttab_close(q->gnt);
     if (q->idx == 0)
         dev->port_ctrl = 0;
     q->port_tx = q->port_rx = 0;
     q->evtchn = NULL;
     q->gnt = NULL;
     if (q->idx < dev->ntap)
-        net_tap_queue(dev->tap_fds[q->idx], false);
+        iovm_tap_queue(dev->tap_fds[q->idx], false);
 }
 
 static int bind_port(struct net_dev *dev, struct net_queue *q, uint32_t port,
@@ -381,18 +363,9 @@ static int queue_connect(struct net_dev *dev, struct net_queue *q,
     uint32_t refs[2] = { k->tx_ref, k->rx_ref };
     int rc;
 
-    q->dev = dev;
-    q->stop_efd = q->timer_fd = -1;
     q->tap_fd = dev->tap_fds[q->idx];
-    if (dev->nb->sandbox) {
-        q->gnt = dev->nb->pool_gnt[q->idx];
-        q->evtchn = dev->nb->pool_evt[q->idx];
-    } else {
-        q->gnt = xengnttab_open(NULL, 0);
-        q->evtchn = xenevtchn_open(NULL, 0);
-    }
-    if (!q->gnt || !q->evtchn) {
-        rc = -errno;
+    rc = iovm_bed_handles(&dev->nb->bed, q->idx, &q->gnt, &q->evtchn);
+    if (rc) {
         dev_fatal(dev, -rc, "opening grant/event-channel devices: %s",
                   strerror(-rc));
         return rc;
@@ -422,14 +395,14 @@ static int queue_connect(struct net_dev *dev, struct net_queue *q,
         q->port_rx = q->port_tx;
     if (rc)
         return rc;
-    rc = net_tap_queue(q->tap_fd, true);
+    rc = iovm_tap_queue(q->tap_fd, true);
     if (rc) {
         dev_fatal(dev, -rc, "queue %u: attaching the TAP queue: %s", q->idx,
                   strerror(-rc));
         return rc;
     }
-    if (dev->nb->stat)
-        q->ds = &dev->nb->stat->q[q->idx];
+    if (dev->nb->bed.stat)
+        q->ds = &dev->nb->bed.stat->q[q->idx];
     return 0;
 }
 
@@ -602,7 +575,7 @@ static int ops_connect(struct xbdev *xd)
         return -EINVAL;
     }
     if (xb_read_str(XS(dev), XBT_NULL, xd->be, "mac", mac, sizeof(mac)) ||
-        parse_mac(mac, dev->mac)) {
+        iovm_parse_mac(mac, dev->mac)) {
         dev_fatal(dev, EINVAL, "bad or missing mac");
         return -EINVAL;
     }
@@ -625,8 +598,11 @@ static int ops_connect(struct xbdev *xd)
         return -ENOMEM;
     }
     dev->nqueues = nq;
-    for (i = 0; i < nq; i++)
+    for (i = 0; i < nq; i++) {
         dev->queues[i].idx = i;
+        dev->queues[i].dev = dev;
+        dev->queues[i].stop_efd = dev->queues[i].timer_fd = -1;
+    }
     read_rate(dev);
     for (i = 0; i < nq; i++) {
         rc = queue_connect(dev, &dev->queues[i], &k[i]);
@@ -645,7 +621,7 @@ static int ops_connect(struct xbdev *xd)
         if (dev->feat.gso_tcpv6)
             off |= TUN_F_TSO6;
     }
-    rc = net_tap_offload(dev->tap_fds[0], off);
+    rc = iovm_tap_offload(dev->tap_fds[0], off);
     if (rc) {
         dev_fatal(dev, -rc, "setting the TAP's offloads: %s", strerror(-rc));
         goto fail;
@@ -705,9 +681,9 @@ static int ops_connect(struct xbdev *xd)
             goto fail;
         }
     }
-    if (nb->stat) {
-        IOVM_DEVSTAT_SET(nb->stat->nqueues, nq);
-        IOVM_DEVSTAT_SET(nb->stat->serving, 1u);
+    if (nb->bed.stat) {
+        IOVM_DEVSTAT_SET(nb->bed.stat->nqueues, nq);
+        IOVM_DEVSTAT_SET(nb->bed.stat->serving, 1u);
     }
     if (!dev->resuming && xbdev_switch(xd, XenbusStateConnected, false)) {
         rc = -EIO;
@@ -754,9 +730,9 @@ static void ops_disconnect(struct xbdev *xd)
      * anything else ends the connection the journal describes. */
     if (dev->nb->journal && !dev->suspending)
         __atomic_store_n(&dev->nb->journal->valid, 0, __ATOMIC_RELEASE);
-    if (dev->nb->stat) {
-        IOVM_DEVSTAT_SET(dev->nb->stat->serving, 0u);
-        IOVM_DEVSTAT_SET(dev->nb->stat->nqueues, 0);
+    if (dev->nb->bed.stat) {
+        IOVM_DEVSTAT_SET(dev->nb->bed.stat->serving, 0u);
+        IOVM_DEVSTAT_SET(dev->nb->bed.stat->nqueues, 0);
     }
 }
 
@@ -769,7 +745,7 @@ static void ops_release(struct xbdev *xd)
     if (dev->nb->journal)
         __atomic_store_n(&dev->nb->journal->valid, 0, __ATOMIC_RELEASE);
     if (dev->ntap)
-        net_tap_persist(dev->tap_fds[0], false);
+        iovm_tap_persist(dev->tap_fds[0], false);
     for (i = 0; i < dev->ntap; i++)
         close(dev->tap_fds[i]);
     if (dev->ntap)

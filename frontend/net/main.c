@@ -23,6 +23,7 @@
  * taken as not offered), responses checked (nf-queue.c, ctrl_call()).
  */
 #include <errno.h>
+#include <net/if.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -39,6 +40,7 @@
 
 #include "log.h"
 #include "netfront.h"
+#include "tap.h"
 #include "util.h"
 #include "xenbus.h"
 
@@ -486,9 +488,9 @@ static void mc_sync(struct nf_dev *d, struct mc_list *known)
     struct mc_list cur;
     struct nf_mcast_op op;
     unsigned int i;
-    int ifindex = nf_link_ifindex(d->ifname);
+    int ifindex = (int)if_nametoindex(d->ifname);
 
-    if (ifindex < 0 || mc_read(ifindex, &cur))
+    if (ifindex <= 0 || mc_read(ifindex, &cur))
         return;
     for (i = 0; i < known->n;) {
         if (mc_has(&cur, known->addr[i])) {
@@ -733,7 +735,7 @@ static int nf_connect(struct nf_dev *d)
             return fail_closed(d);
         }
         nf_queue_prime(&d->q[i]);
-        rc = nf_tap_open(d->ifname, &d->q[i].tapfd);
+        rc = iovm_tap_open(d->ifname, 1, &d->q[i].tapfd);
         if (rc) {
             LOG_ERR("cannot open queue %u of TAP %s: %s", i, d->ifname,
                     strerror(-rc));
@@ -745,9 +747,11 @@ static int nf_connect(struct nf_dev *d)
      * may not take is completed here (nf_tx_plan). */
     offload = (d->txc.csum4 || d->txc.csum6 ? TUN_F_CSUM : 0) |
               (d->txc.gso4 ? TUN_F_TSO4 : 0) | (d->txc.gso6 ? TUN_F_TSO6 : 0);
-    rc = nf_tap_offload(d->q[0].tapfd, offload);
+    rc = iovm_tap_offload(d->q[0].tapfd, offload);
     if (!rc)
-        rc = nf_link_config(d->ifname, d->mac, IOVM_MIN(d->mtu, cap));
+        rc = iovm_link_set_mac(d->ifname, d->mac);
+    if (!rc)
+        rc = iovm_link_set_mtu(d->ifname, IOVM_MIN(d->mtu, cap));
     if (rc) {
         LOG_ERR("cannot configure TAP %s: %s", d->ifname, strerror(-rc));
         return fail_closed(d);
@@ -771,7 +775,7 @@ static int nf_connect(struct nf_dev *d)
     for (i = 0; i < d->nq && !rc; i++)
         rc = nf_queue_start(&d->q[i]);
     if (!rc)
-        rc = nf_link_up(d->ifname);
+        rc = iovm_link_up(d->ifname);
     if (rc) {
         LOG_ERR("cannot start %s: %s", d->ifname, strerror(-rc));
         return OUT_FATAL;
@@ -1019,7 +1023,7 @@ static int open_device(struct nf_dev *d)
     }
     d->backend_id = v;
     if (xb_read_str(d->xs, XBT_NULL, d->fe, "mac", mac, sizeof(mac)) ||
-        nf_parse_mac(mac, d->mac) || (d->mac[0] & 1) ||
+        iovm_parse_mac(mac, d->mac) || (d->mac[0] & 1) ||
         !(d->mac[0] | d->mac[1] | d->mac[2] | d->mac[3] | d->mac[4] |
           d->mac[5])) {
         LOG_ERR("%s/mac: missing or not a unicast xx:xx:xx:xx:xx:xx", path);
@@ -1076,7 +1080,7 @@ int main(int argc, char **argv)
         return 1;
     /* Fail early (before touching the device) if the TAP cannot be had;
      * the device goes again when this fd closes. */
-    rc = nf_tap_open(d->ifname, &fd);
+    rc = iovm_tap_open(d->ifname, 1, &fd);
     if (rc) {
         LOG_ERR("cannot create TAP %s: %s", d->ifname, strerror(-rc));
         return 1;

@@ -3,7 +3,7 @@
  * iovm-netfront's internals: one vif connection (struct nf_dev, built and
  * torn down by main.c), its queues (struct nf_queue: a TX and an RX ring,
  * their buffer pages, event channels and a TAP queue, served by one
- * thread in nf-queue.c) and the TAP helpers (nf-tap.c).
+ * thread in nf-queue.c); the TAP is lib/tap.h's.
  *
  * Trust: the backend (its rings, responses, event channels and xenstore
  * values) is untrusted; the command line and our own kernel are trusted.
@@ -126,14 +126,5 @@ void nf_queue_stop(struct nf_queue *q);
 void nf_queue_teardown(struct nf_dev *d, struct nf_queue *q);
 /* Queues a multicast filter change for queue 0; false if full. */
 bool nf_queue_mcast(struct nf_queue *q, const struct nf_mcast_op *op);
-
-/* nf-tap.c */
-/* Opens one queue of TAP name (created by the first), non-blocking. */
-int nf_tap_open(const char *name, int *fd);
-/* Virtio-net header size and the offloads (TUN_F_*) the kernel may use. */
-int nf_tap_offload(int fd, unsigned int offload);
-int nf_link_config(const char *name, const uint8_t mac[6], unsigned int mtu);
-int nf_link_up(const char *name);
-int nf_link_ifindex(const char *name);
 
 #endif

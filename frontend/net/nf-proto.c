@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * iovm-netfront's pure protocol core (see nf-proto.h): checksum_setup,
- * the TX plan and slot layout, RX chain parsing and its virtio-net
+ * iovm-netfront's pure protocol core (see nf-proto.h): completing a
+ * partial checksum (lib/netcsum.c finds it), the TX plan and slot layout, RX chain parsing and its virtio-net
  * header.  Everything read from a received frame or an RX response is
  * the backend's and untrusted: bounds are checked against what was
  * copied, loops end at what was given.
@@ -12,164 +12,6 @@
 #include <netinet/in.h>
 
 #include "nf-proto.h"
-
-#define NF_ETH_P_IP4 0x0800
-#define NF_ETH_P_IP6 0x86dd
-
-static uint16_t be16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-/* ---------------------------------------------------------------- */
-/* checksums */
-
-void nf_csum_add(struct nf_csum_acc *a, const void *p, size_t len)
-{
-    const uint8_t *b = p;
-    size_t i = 0;
-
-    if (a->odd && len) {
-        a->sum += b[0];
-        a->odd = false;
-        i = 1;
-    }
-    for (; i + 1 < len; i += 2)
-        a->sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-    if (i < len) {
-        a->sum += (uint32_t)b[i] << 8;
-        a->odd = true;
-    }
-}
-
-uint16_t nf_csum_fold(const struct nf_csum_acc *a)
-{
-    uint64_t s = a->sum;
-
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)s;
-}
-
-static void csum_add16(struct nf_csum_acc *a, uint32_t v)
-{
-    a->sum += v;
-}
-
-int nf_checksum_setup(const uint8_t *h, size_t caplen, uint32_t len,
-                      struct nf_csum_info *ci)
-{
-    struct nf_csum_acc a = { 0 };
-    uint32_t off, l4len;
-    uint8_t proto;
-    unsigned int i;
-
-    memset(ci, 0, sizeof(*ci));
-    if (caplen > len)
-        caplen = len;
-    if (caplen < NF_ETH_HLEN)
-        return -EPROTO;
-    switch (be16(h + 12)) {
-    case NF_ETH_P_IP4: {
-        const uint8_t *ip = h + NF_ETH_HLEN;
-        unsigned int ihl;
-
-        if (caplen < NF_ETH_HLEN + 20)
-            return -EPROTO;
-        ihl = (ip[0] & 0x0f) * 4u;
-        if ((ip[0] >> 4) != 4 || ihl < 20)
-            return -EPROTO;
-        /* More fragments, or an offset: a fragment. */
-        if (be16(ip + 6) & 0x3fff)
-            return -EPROTO;
-        off = NF_ETH_HLEN + ihl;
-        proto = ip[9];
-        for (i = 12; i < 20; i += 2)
-            csum_add16(&a, be16(ip + i));
-        break;
-    }
-    case NF_ETH_P_IP6: {
-        const uint8_t *ip = h + NF_ETH_HLEN;
-        bool done = false;
-
-        if (caplen < NF_ETH_HLEN + 40 || (ip[0] >> 4) != 6)
-            return -EPROTO;
-        off = NF_ETH_HLEN + 40;
-        proto = ip[6];
-        for (i = 8; i < 40; i += 2)
-            csum_add16(&a, be16(ip + i));
-        /* Extension headers, as skb_checksum_setup_ipv6. */
-        while (!done) {
-            const uint8_t *x = h + off;
-
-            switch (proto) {
-            case IPPROTO_HOPOPTS:
-            case IPPROTO_DSTOPTS:
-            case IPPROTO_ROUTING:
-                if (off + 8 > caplen)
-                    return -EPROTO;
-                proto = x[0];
-                off += (x[1] + 1u) * 8;
-                break;
-            case IPPROTO_AH:
-                if (off + 8 > caplen)
-                    return -EPROTO;
-                proto = x[0];
-                off += (x[1] + 2u) * 4;
-                break;
-            case IPPROTO_FRAGMENT:
-                if (off + 8 > caplen)
-                    return -EPROTO;
-                /* Offset or more fragments: a fragment. */
-                if (be16(x + 2) & 0xfff9)
-                    return -EPROTO;
-                proto = x[0];
-                off += 8;
-                break;
-            default:
-                done = true;
-                break;
-            }
-            if (off >= caplen)
-                return -EPROTO;
-        }
-        ci->ipv6 = true;
-        break;
-    }
-    default:
-        return -EPROTO;
-    }
-    switch (proto) {
-    case IPPROTO_TCP:
-        if (off + 20 > caplen)
-            return -EPROTO;
-        ci->offset = 16;
-        ci->l4_hlen = (h[off + 12] >> 4) * 4u;
-        if (ci->l4_hlen < 20)
-            return -EPROTO;
-        break;
-    case IPPROTO_UDP:
-        if (off + 8 > caplen)
-            return -EPROTO;
-        ci->offset = 6;
-        ci->l4_hlen = 8;
-        break;
-    default:
-        return -EPROTO;
-    }
-    if (off + ci->l4_hlen > len)
-        return -EPROTO;
-    /* The pseudo-header: addresses (above), protocol and L4 length (the
-     * frame's, as Linux takes it). */
-    l4len = len - off;
-    csum_add16(&a, proto);
-    csum_add16(&a, l4len >> 16);
-    csum_add16(&a, l4len & 0xffff);
-    ci->start = (uint16_t)off;
-    ci->proto = proto;
-    ci->pseudo = nf_csum_fold(&a);
-    return 0;
-}
 
 size_t nf_iov_gather(const struct iovec *iov, unsigned int n, uint8_t *out,
                      size_t max)
@@ -212,7 +54,7 @@ int nf_iov_put16(const struct iovec *iov, unsigned int n, uint32_t off,
 int nf_csum_complete(const struct iovec *iov, unsigned int n, uint32_t len,
                      uint32_t start, uint32_t offset)
 {
-    struct nf_csum_acc a = { 0 };
+    struct iovm_csum_acc a = { 0 };
     uint32_t pos = 0;
     unsigned int i;
     uint16_t c;
@@ -227,14 +69,14 @@ int nf_csum_complete(const struct iovec *iov, unsigned int n, uint32_t len,
         if (pos + l > start) {
             uint32_t skip = start > pos ? start - pos : 0;
 
-            nf_csum_add(&a, (const uint8_t *)iov[i].iov_base + skip,
+            iovm_csum_add(&a, (const uint8_t *)iov[i].iov_base + skip,
                         l - skip);
         }
         pos += l;
     }
     if (pos < len)
         return -EINVAL;
-    c = (uint16_t)~nf_csum_fold(&a);
+    c = (uint16_t)~iovm_csum_fold(&a);
     return nf_iov_put16(iov, n, start + offset, c ? c : 0xffff);
 }
 
@@ -245,7 +87,7 @@ int nf_tx_plan(const struct virtio_net_hdr *vh, const uint8_t *hdr,
                size_t caplen, uint32_t len, const struct nf_tx_caps *caps,
                struct nf_tx_plan *p)
 {
-    struct nf_csum_info ci;
+    struct iovm_csum_info ci;
     bool ok;
 
     memset(p, 0, sizeof(*p));
@@ -288,7 +130,7 @@ int nf_tx_plan(const struct virtio_net_hdr *vh, const uint8_t *hdr,
     if (vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
         /* The backend finds the checksum from the headers itself: it
          * must find the same one, and be able to complete it. */
-        ok = !nf_checksum_setup(hdr, caplen, len, &ci) &&
+        ok = !iovm_csum_setup(hdr, caplen, len, &ci) &&
              ci.start == vh->csum_start && ci.offset == vh->csum_offset &&
              (ci.ipv6 ? caps->csum6 : caps->csum4);
         if (p->gso && (!ok || ci.proto != IPPROTO_TCP ||
@@ -425,7 +267,7 @@ int nf_rx_vnet_hdr(const struct nf_rx_frame *f, const uint8_t *hdr,
 {
     bool partial = f->flags & NETRXF_csum_blank;
     bool gso = f->gso_type != XEN_NETIF_GSO_TYPE_NONE;
-    struct nf_csum_info ci;
+    struct iovm_csum_info ci;
 
     memset(vh, 0, sizeof(*vh));
     *pseudo_at = 0;
@@ -437,7 +279,7 @@ int nf_rx_vnet_hdr(const struct nf_rx_frame *f, const uint8_t *hdr,
     }
     /* A GSO frame without a partial checksum gets one (its pseudo-header
      * recalculated), as Linux netfront's checksum_setup does. */
-    if (nf_checksum_setup(hdr, caplen, f->len, &ci)) {
+    if (iovm_csum_setup(hdr, caplen, f->len, &ci)) {
         *why = "cannot set up its checksum (not TCP/UDP over IPv4/IPv6)";
         return -1;
     }
@@ -462,31 +304,3 @@ int nf_rx_vnet_hdr(const struct nf_rx_frame *f, const uint8_t *hdr,
     return 0;
 }
 
-/* ---------------------------------------------------------------- */
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int nf_parse_mac(const char *s, uint8_t mac[6])
-{
-    unsigned int i;
-
-    if (!s || strlen(s) != 17)
-        return -EINVAL;
-    for (i = 0; i < 6; i++) {
-        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
-
-        if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
-            return -EINVAL;
-        mac[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}

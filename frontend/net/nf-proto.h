@@ -3,9 +3,8 @@
  * iovm-netfront's pure protocol core: no Xen calls, no I/O; unit-tested
  * (tests/unit/check-netfront.c).
  *
- *   - checksum_setup as Linux netfront (skb_checksum_setup) does it: where
- *     the TCP/UDP checksum of an IPv4/IPv6 frame starts and sits, and the
- *     pseudo-header sum a GSO frame without a partial checksum needs;
+ *   - completing a partial checksum in software (where it is:
+ *     lib/netcsum.h, shared with the backend);
  *   - the TX side: what a frame read from the TAP (with its virtio-net
  *     header) becomes on the ring: flags, GSO extra, slots over full pages;
  *   - the RX side: a chain of RX responses (NETRXF_more_data,
@@ -27,6 +26,7 @@
 
 #include <linux/virtio_net.h>
 
+#include "netcsum.h"
 #include "ring.h" /* the barriers xen/io/ring.h expects, first */
 #include <xen/io/netif.h>
 
@@ -47,34 +47,7 @@ _Static_assert(NF_TX_MAX_DATA <= XEN_NETIF_NR_SLOTS_MIN, "TX slots");
 #define NF_HDR_MAX 384u
 
 /* ---------------------------------------------------------------- */
-/* checksums */
-
-struct nf_csum_acc {
-    uint64_t sum;
-    bool odd;      /* an odd number of bytes added so far */
-};
-void nf_csum_add(struct nf_csum_acc *a, const void *p, size_t len);
-/* Folds to 16 bits (not complemented). */
-uint16_t nf_csum_fold(const struct nf_csum_acc *a);
-
-/* What checksum_setup found. */
-struct nf_csum_info {
-    uint16_t start;     /* L4 header offset in the frame */
-    uint16_t offset;    /* checksum field, from start (TCP 16, UDP 6) */
-    uint16_t l4_hlen;   /* TCP header with options, or 8 for UDP */
-    uint8_t proto;      /* IPPROTO_TCP / IPPROTO_UDP */
-    bool ipv6;
-    uint16_t pseudo;    /* folded pseudo-header sum (host order), what a
-                           partial checksum field holds */
-};
-
-/*
- * hdr: the first caplen bytes of a frame of len bytes.  0, or -EPROTO
- * for what skb_checksum_setup refuses: not IPv4/IPv6, fragments, not
- * TCP/UDP, headers past caplen or past the frame.
- */
-int nf_checksum_setup(const uint8_t *hdr, size_t caplen, uint32_t len,
-                      struct nf_csum_info *ci);
+/* checksums (and lib/netcsum.h) */
 
 /*
  * Completes a partial checksum in software over a frame in iov[0..n):
@@ -184,8 +157,5 @@ int nf_rx_vnet_hdr(const struct nf_rx_frame *f, const uint8_t *hdr,
                    uint32_t *pseudo_at, uint16_t *pseudo, const char **why);
 
 /* ---------------------------------------------------------------- */
-
-/* "xx:xx:xx:xx:xx:xx" (hex, either case); 0 or -EINVAL. */
-int nf_parse_mac(const char *s, uint8_t mac[6]);
 
 #endif

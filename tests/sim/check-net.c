@@ -537,7 +537,8 @@ static void teardown(void)
         waitpid(nb_pid, &status, 0);
     }
     if (getenv("IOVM_TEST_KEEP_LOG"))
-        simtest_sh(NULL, 0, "cp %s %s", logpath, getenv("IOVM_TEST_KEEP_LOG"));
+        simtest_sh(NULL, 0, "cat %s >>%s", logpath,
+                   getenv("IOVM_TEST_KEEP_LOG"));
     simtest_stop();
 }
 
@@ -801,6 +802,35 @@ START_TEST(t_no_rx_copy)
     nf_connect(&f, 20, ex);
     ck_assert(nf_wait(&f, vif_failed, 5000));
     nf_close(&f);
+}
+END_TEST
+
+/* Bad ring keys (a queue's keys missing, a ring never granted, more
+ * queues than offered): each fails its vif, never the process. */
+START_TEST(t_bad_keys)
+{
+    static const char *const two_queues[] = {
+        "feature-sg", "1", "multi-queue-num-queues", "2", NULL
+    };
+    static const char *const too_many[] = {
+        "feature-sg", "1", "multi-queue-num-queues", "3", NULL
+    };
+    static const char *const no_ring[] = {
+        "feature-sg", "1", "rx-ring-ref", "8388607", NULL
+    };
+    const char *const *cases[] = { two_queues, too_many, no_ring };
+    unsigned int i;
+
+    for (i = 0; i < 3; i++) {
+        struct nf f;
+
+        vif_add(21 + i, NULL);
+        be_write(21 + i, "hotplug-status", "connected");
+        nf_connect(&f, 21 + i, cases[i]);
+        ck_assert_msg(nf_wait(&f, vif_failed, 5000), "case %u", i);
+        ck_assert(nb_alive());
+        nf_close(&f);
+    }
 }
 END_TEST
 
@@ -1373,6 +1403,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, t_bad_grant);
     tcase_add_test(tc, t_reject_fatal);
     tcase_add_test(tc, t_no_rx_copy);
+    tcase_add_test(tc, t_bad_keys);
     tcase_add_test(tc, t_rx_stop);
     tcase_add_test(tc, t_notify_flood);
     tcase_add_test(tc, t_rate);

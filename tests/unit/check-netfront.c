@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 
 #include "nf-proto.h"
+#include "util.h"
 
 /* ---------------------------------------------------------------- */
 /* frames */
@@ -121,10 +122,10 @@ static bool verifies(bool v6, uint8_t proto, uint32_t start, uint32_t len)
 
 START_TEST(csum_setup_ipv4_tcp_udp)
 {
-    struct nf_csum_info ci;
+    struct iovm_csum_info ci;
     uint32_t len = make_v4(IPPROTO_TCP, 5, 100, 0);
 
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
     ck_assert_uint_eq(ci.start, 34);
     ck_assert_uint_eq(ci.offset, 16);
     ck_assert_uint_eq(ci.l4_hlen, 20);
@@ -132,7 +133,7 @@ START_TEST(csum_setup_ipv4_tcp_udp)
     ck_assert_uint_eq(ci.pseudo, ref_pseudo(false, IPPROTO_TCP, len - 34));
 
     len = make_v4(IPPROTO_UDP, 7, 33, 0); /* 8 bytes of IP options */
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
     ck_assert_uint_eq(ci.start, 42);
     ck_assert_uint_eq(ci.offset, 6);
     ck_assert_uint_eq(ci.l4_hlen, 8);
@@ -140,38 +141,38 @@ START_TEST(csum_setup_ipv4_tcp_udp)
     ck_assert_uint_eq(ci.pseudo, ref_pseudo(false, IPPROTO_UDP, len - 42));
     /* DF alone is not a fragment. */
     len = make_v4(IPPROTO_TCP, 5, 10, 0x4000);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
 }
 END_TEST
 
 START_TEST(csum_setup_refuses)
 {
-    struct nf_csum_info ci;
+    struct iovm_csum_info ci;
     uint32_t len;
 
     len = make_v4(IPPROTO_TCP, 5, 10, 0x2000); /* more fragments */
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
     len = make_v4(IPPROTO_TCP, 5, 10, 0x0010); /* an offset */
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
     len = make_v4(IPPROTO_ICMP, 5, 10, 0);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
     len = make_v4(IPPROTO_TCP, 5, 0, 0);
-    ck_assert_int_eq(nf_checksum_setup(frame, 40, len, &ci), -EPROTO);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, 50, &ci), -EPROTO);
+    ck_assert_int_eq(iovm_csum_setup(frame, 40, len, &ci), -EPROTO);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, 50, &ci), -EPROTO);
     frame[14] = 0x44; /* ihl 4 */
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
     len = make_v4(IPPROTO_TCP, 5, 10, 0);
     put16(frame + 12, 0x0806); /* ARP */
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
     put16(frame + 12, 0x8100); /* VLAN-tagged: as Linux, not set up */
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
-    ck_assert_int_eq(nf_checksum_setup(frame, 10, 10, &ci), -EPROTO);
+    ck_assert_int_eq(iovm_csum_setup(frame, 10, 10, &ci), -EPROTO);
 }
 END_TEST
 
@@ -186,11 +187,11 @@ START_TEST(csum_setup_ipv6_ext_headers)
     static const uint8_t frag2[8] = { IPPROTO_UDP, 0, 0x01, 0x00, 1, 2, 3,
                                       4 };
     static const uint8_t ah[12] = { IPPROTO_UDP, 1, 0, 0 };
-    struct nf_csum_info ci;
+    struct iovm_csum_info ci;
     uint32_t len;
 
     len = make_v6(0, NULL, 0, IPPROTO_TCP, 200);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
     ck_assert(ci.ipv6);
     ck_assert_uint_eq(ci.start, 54);
     ck_assert_uint_eq(ci.offset, 16);
@@ -198,29 +199,29 @@ START_TEST(csum_setup_ipv6_ext_headers)
     ck_assert_uint_eq(ci.pseudo, ref_pseudo(true, IPPROTO_TCP, len - 54));
 
     len = make_v6(IPPROTO_HOPOPTS, ext, sizeof(ext), IPPROTO_TCP, 5);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
     ck_assert_uint_eq(ci.start, 54 + 24);
     ck_assert_uint_eq(ci.pseudo,
                       ref_pseudo(true, IPPROTO_TCP, len - 54 - 24));
 
     len = make_v6(IPPROTO_FRAGMENT, frag0, 8, IPPROTO_UDP, 5);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
     ck_assert_uint_eq(ci.start, 62);
     ck_assert_uint_eq(ci.offset, 6);
     len = make_v6(IPPROTO_FRAGMENT, frag1, 8, IPPROTO_UDP, 5);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
     len = make_v6(IPPROTO_FRAGMENT, frag2, 8, IPPROTO_UDP, 5);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
     len = make_v6(IPPROTO_AH, ah, 12, IPPROTO_UDP, 5);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
     ck_assert_uint_eq(ci.start, 54 + 12);
     /* Headers running past what was captured. */
     len = make_v6(IPPROTO_HOPOPTS, ext, sizeof(ext), IPPROTO_TCP, 5);
-    ck_assert_int_eq(nf_checksum_setup(frame, 80, len, &ci), -EPROTO);
+    ck_assert_int_eq(iovm_csum_setup(frame, 80, len, &ci), -EPROTO);
     frame[14] = 0x40; /* version 4 in an IPv6 ethertype */
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci),
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci),
                      -EPROTO);
 }
 END_TEST
@@ -228,7 +229,7 @@ END_TEST
 START_TEST(csum_complete_over_pieces)
 {
     static const size_t cuts[] = { 1, 7, 34, 35, 50, 51, 4096, 5000 };
-    struct nf_csum_info ci;
+    struct iovm_csum_info ci;
     struct iovec iov[4];
     uint32_t len, a, b;
     unsigned int i, j;
@@ -236,7 +237,7 @@ START_TEST(csum_complete_over_pieces)
     for (i = 0; i < 2; i++) {
         len = i ? make_v6(0, NULL, 0, IPPROTO_UDP, 6001)
                 : make_v4(IPPROTO_TCP, 5, 6001, 0);
-        ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+        ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
         for (j = 0; j + 1 < sizeof(cuts) / sizeof(cuts[0]); j++) {
             a = (uint32_t)cuts[j];
             b = (uint32_t)cuts[j + 1];
@@ -539,7 +540,7 @@ START_TEST(rx_vnet_header)
 {
     struct virtio_net_hdr vh;
     struct nf_rx_frame f;
-    struct nf_csum_info ci;
+    struct iovm_csum_info ci;
     uint32_t at, len;
     uint16_t pseudo;
     const char *why;
@@ -579,7 +580,7 @@ START_TEST(rx_vnet_header)
     ck_assert_uint_eq(vh.gso_size, 1448);
     ck_assert_uint_eq(vh.hdr_len, 54);
     ck_assert_uint_eq(at, 34 + 16);
-    ck_assert_int_eq(nf_checksum_setup(frame, NF_HDR_MAX, len, &ci), 0);
+    ck_assert_int_eq(iovm_csum_setup(frame, NF_HDR_MAX, len, &ci), 0);
     ck_assert_uint_eq(pseudo, ci.pseudo);
     /* A GSO type that does not match the packet. */
     f.gso_type = XEN_NETIF_GSO_TYPE_TCPV6;
@@ -628,15 +629,15 @@ START_TEST(mac_parsing)
 {
     uint8_t m[6];
 
-    ck_assert_int_eq(nf_parse_mac("00:16:3e:0A:bc:ff", m), 0);
+    ck_assert_int_eq(iovm_parse_mac("00:16:3e:0A:bc:ff", m), 0);
     ck_assert_uint_eq(m[0], 0x00);
     ck_assert_uint_eq(m[3], 0x0a);
     ck_assert_uint_eq(m[5], 0xff);
-    ck_assert_int_eq(nf_parse_mac("00:16:3e:0a:bc", m), -EINVAL);
-    ck_assert_int_eq(nf_parse_mac("00:16:3e:0a:bc:fg", m), -EINVAL);
-    ck_assert_int_eq(nf_parse_mac("00-16-3e-0a-bc-ff", m), -EINVAL);
-    ck_assert_int_eq(nf_parse_mac("00:16:3e:0a:bc:ff ", m), -EINVAL);
-    ck_assert_int_eq(nf_parse_mac(NULL, m), -EINVAL);
+    ck_assert_int_eq(iovm_parse_mac("00:16:3e:0a:bc", m), -EINVAL);
+    ck_assert_int_eq(iovm_parse_mac("00:16:3e:0a:bc:fg", m), -EINVAL);
+    ck_assert_int_eq(iovm_parse_mac("00-16-3e-0a-bc-ff", m), -EINVAL);
+    ck_assert_int_eq(iovm_parse_mac("00:16:3e:0a:bc:ff ", m), -EINVAL);
+    ck_assert_int_eq(iovm_parse_mac(NULL, m), -EINVAL);
 }
 END_TEST
 

@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The TAP device a vif is in the driver domain: multi-queue, with a vnet
- * header (offloads: checksums left to do, GSO frames whole), no packet
- * info.  Named as Linux netback names its vifs, so the distribution's
- * vif-bridge and vif-route scripts attach it unmodified.  Trusts its
- * caller (names come from our own xenstore directory).
+ * TAP devices for both ends of a vif (see tap.h), and the link settings
+ * they need.  Talks only to our own kernel; trusts its caller.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,9 +15,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "net-dev.h"
+#include "tap.h"
 
-int net_tap_open(const char *name, unsigned int n, int *fds)
+int iovm_tap_open(const char *name, unsigned int n, int *fds)
 {
     struct ifreq ifr;
     unsigned int i;
@@ -51,22 +48,22 @@ fail:
     return rc;
 }
 
-int net_tap_persist(int fd, bool on)
+int iovm_tap_persist(int fd, bool on)
 {
     return ioctl(fd, TUNSETPERSIST, (unsigned long)on) ? -errno : 0;
 }
 
-int net_tap_owner(int fd, unsigned int uid)
+int iovm_tap_owner(int fd, unsigned int uid)
 {
     return ioctl(fd, TUNSETOWNER, (unsigned long)uid) ? -errno : 0;
 }
 
-int net_tap_offload(int fd, unsigned int flags)
+int iovm_tap_offload(int fd, unsigned int flags)
 {
     return ioctl(fd, TUNSETOFFLOAD, (unsigned long)flags) ? -errno : 0;
 }
 
-int net_tap_queue(int fd, bool attach)
+int iovm_tap_queue(int fd, bool attach)
 {
     struct ifreq ifr;
 
@@ -91,7 +88,7 @@ static int link_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
     return rc;
 }
 
-int net_tap_set_mac(const char *name, const uint8_t mac[6])
+int iovm_link_set_mac(const char *name, const uint8_t mac[6])
 {
     struct ifreq ifr;
 
@@ -101,7 +98,7 @@ int net_tap_set_mac(const char *name, const uint8_t mac[6])
     return link_ioctl(name, SIOCSIFHWADDR, &ifr);
 }
 
-int net_tap_set_mtu(const char *name, unsigned int mtu)
+int iovm_link_set_mtu(const char *name, unsigned int mtu)
 {
     struct ifreq ifr;
 
@@ -110,8 +107,15 @@ int net_tap_set_mtu(const char *name, unsigned int mtu)
     return link_ioctl(name, SIOCSIFMTU, &ifr);
 }
 
-bool net_tap_exists(const char *name)
+int iovm_link_up(const char *name)
 {
-    /* Not sysfs: that shows the namespace it was mounted in. */
-    return if_nametoindex(name) != 0;
+    struct ifreq ifr;
+    int rc;
+
+    memset(&ifr, 0, sizeof(ifr));
+    rc = link_ioctl(name, SIOCGIFFLAGS, &ifr);
+    if (rc)
+        return rc;
+    ifr.ifr_flags |= IFF_UP;
+    return link_ioctl(name, SIOCSIFFLAGS, &ifr);
 }
