@@ -632,6 +632,8 @@ START_TEST(t_tx_rx)
 }
 END_TEST
 
+static void round_trip(struct nf *f, uint8_t seed);
+
 /* The drop classes: answered with errors; the vif goes on. */
 START_TEST(t_reject_drop)
 {
@@ -698,6 +700,33 @@ START_TEST(t_bad_grant)
     ck_assert_int_eq(tx_status(&f, 0), NETIF_RSP_ERROR);
     tx_consume(&f);
     ck_assert_int_eq(tap_recv(&f, got, sizeof(got), 300), -1);
+    ck_assert(be_is(3, "state", "4"));
+    /* A grant taken back in the middle of a packet: its second slot's
+     * page was shared, used, and unshared before the packet went. */
+    {
+        uint32_t ref;
+        void *pg = xengntshr_share_pages(f.gs, dd, 1, &ref, 1);
+        uint8_t big[6000];
+        netif_tx_request_t *r2;
+
+        ck_assert(pg);
+        make_udp(big, sizeof(big), 5);
+        memcpy(f.pages, big, PAGE);
+        ck_assert_int_eq(xengntshr_unshare(f.gs, pg, 1), 0);
+        r = tx_slot(&f);
+        r->gref = f.refs[0], r->size = sizeof(big), r->id = 6;
+        r->flags = NETTXF_more_data;
+        r2 = tx_slot(&f);
+        r2->gref = ref, r2->size = sizeof(big) - PAGE, r2->id = 7;
+        tx_push(&f);
+        ck_assert(nf_wait(&f, tx_answered, 5000));
+        ck_assert_int_eq(tx_status(&f, 0), NETIF_RSP_ERROR);
+        ck_assert_int_eq(tx_status(&f, 1), NETIF_RSP_ERROR);
+        tx_consume(&f);
+        ck_assert_int_eq(tap_recv(&f, got, sizeof(got), 300), -1);
+    }
+    /* And the vif goes on. */
+    round_trip(&f, 12);
     ck_assert(be_is(3, "state", "4"));
     nf_close(&f);
 }
@@ -988,6 +1017,50 @@ START_TEST(t_notify_flood)
     ck_assert(be_is(32, "state", "4"));
     nf_close(&bad);
     nf_close(&good);
+}
+END_TEST
+
+/* Sends n 1000-byte packets, 40 at a time; the milliseconds it took. */
+static long send_burst(struct nf *f, unsigned int n)
+{
+    uint8_t frame[1500];
+    struct timespec t0, t1;
+    unsigned int i, k;
+
+    make_udp(frame, 1000, 7);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (k = 0; k < n; k += 40) {
+        for (i = 0; i < 40 && k + i < n; i++) {
+            netif_tx_request_t *r = tx_slot(f);
+
+            memcpy(f->pages + (size_t)i * PAGE, frame, 1000);
+            r->gref = f->refs[i], r->size = 1000, r->id = (uint16_t)i;
+        }
+        tx_push(f);
+        ck_assert(nf_wait(f, tx_answered, 20000));
+        tx_consume(f);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+}
+
+/* The rate, live: a vif without one gets it while connected, and 800000
+ * bytes then take well over the first interval's credit (lower bounds
+ * only: a slow machine makes them longer, never shorter). */
+START_TEST(t_rate_live)
+{
+    struct nf f;
+    long ms;
+
+    vif_add(38, NULL);
+    be_write(38, "hotplug-status", "connected");
+    nf_connect(&f, 38, NULL);
+    nf_connected(&f);
+    send_burst(&f, 100);
+    be_write(38, "rate", "200000,1000000");
+    ms = send_burst(&f, 800);
+    ck_assert_msg(ms >= 1500, "800000 bytes at 200000/s took %ld ms", ms);
+    nf_close(&f);
 }
 END_TEST
 
@@ -1407,6 +1480,7 @@ static Suite *net_suite(void)
     tcase_add_test(tc, t_rx_stop);
     tcase_add_test(tc, t_notify_flood);
     tcase_add_test(tc, t_rate);
+    tcase_add_test(tc, t_rate_live);
     tcase_add_test(tc, t_ctrl_hash);
     tcase_add_test(tc, t_mcast);
     suite_add_tcase(s, tc);
