@@ -1,16 +1,19 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# The block daemons' command lines: --help prints the usage and exits 0;
+# The backends' and iovmd's command lines: --help prints the usage and
+# exits 0;
 # every bad option or value exits 2 with exactly one line on stderr that
 # names the problem, before touching Xen (no simulator is running here).
 . "${IOVM_TEST_SRCDIR:-.}/tests/sim/lib.sh"
 
 B=${IOVM_TEST_BUILDDIR:-.}
 BB=$B/backend/blk/iovm-blkback
+NB=$B/backend/net/iovm-netback
 BF=$B/frontend/iovm-blkfront
 DM=$B/driver-domain/iovmd
 
 "$BB" --help | grep -q '^Usage: iovm-blkback' || fail "iovm-blkback --help"
+"$NB" --help | grep -q '^Usage: iovm-netback' || fail "iovm-netback --help"
 "$BF" --help | grep -q '^Usage: iovm-blkfront' || fail "iovm-blkfront --help"
 "$DM" --help | grep -q '^Usage: iovmd' || fail "iovmd --help"
 echo "ok: --help"
@@ -42,6 +45,18 @@ bad_usage "needs --device" "$BB" --supervised
 bad_usage "needs --supervised" "$BB" --poke-fd 5 5</dev/null
 bad_usage poke-fd "$BB" --supervised --device x --poke-fd 2
 bad_usage stats-fd "$BB" --stats-fd 999
+
+bad_usage max-queues "$NB" --max-queues 0
+bad_usage max-queues "$NB" --max-queues 17
+bad_usage remove-delay-ms "$NB" --remove-delay-ms 9001
+bad_usage "log level" "$NB" --log-level loud
+bad_usage iovm-netback "$NB" --frobnicate
+bad_usage "unexpected argument" "$NB" extra
+bad_usage "needs --device" "$NB" --supervised
+bad_usage "needs --supervised" "$NB" --sandbox
+bad_usage "needs --supervised" "$NB" --journal-fd 5 5</dev/null
+bad_usage journal-fd "$NB" --supervised --device x --journal-fd 1
+bad_usage stats-fd "$NB" --stats-fd 999
 
 bad_usage iovmd "$DM" --frobnicate
 bad_usage remove-delay-ms "$DM" --remove-delay-ms 10000
