@@ -103,6 +103,7 @@ struct net_queue {
     int stop_efd, timer_fd;
     pthread_t thread;
     bool thread_started;
+    bool ran;                 /* it had a thread: its counters mean it */
     struct net_journal_queue *jq; /* or NULL */
     bool resumed;             /* taken over: notify the frontend once */
     /* Thread-private. */

@@ -795,7 +795,7 @@ int net_queue_start(struct net_queue *q)
     q->credit_left = 0;
     if (pthread_create(&q->thread, NULL, queue_thread, q))
         return -EAGAIN;
-    q->thread_started = true;
+    q->thread_started = q->ran = true;
     return 0;
 }
 

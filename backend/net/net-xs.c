@@ -304,10 +304,9 @@ static int queue_keys(struct net_dev *dev, const char *dir,
 static void queue_teardown(struct net_queue *q)
 {
     struct net_dev *dev = q->dev;
-    bool started = q->thread_started;
 
     net_queue_stop(q);
-    if (started)
+    if (q->ran)
         LOG_INFO("%s queue %u: TX %llu packets (%llu bytes, %llu dropped), "
                  "RX %llu frames (%llu bytes, %llu dropped), %llu wake-ups, "
                  "%llu notifications, %llu grant-copy calls",
@@ -713,9 +712,11 @@ static void ops_disconnect(struct xbdev *xd)
 
     if (!dev->queues)
         return;
-    /* Wind down together, then join. */
+    /* Wind down together, then join; queue 0's thread serves the
+     * control ring, so that is unmapped only once it is gone. */
     for (i = 0; i < dev->nqueues; i++)
         net_queue_request_stop(&dev->queues[i]);
+    net_queue_stop(&dev->queues[0]);
     if (dev->ctrl_addr) {
         xengnttab_unmap(dev->queues[0].gnt, dev->ctrl_addr, 1);
         dev->ctrl_addr = NULL;

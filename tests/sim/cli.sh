@@ -18,20 +18,6 @@ DM=$B/driver-domain/iovmd
 "$DM" --help | grep -q '^Usage: iovmd' || fail "iovmd --help"
 echo "ok: --help"
 
-# bad_usage WORD CMD...: exit status 2, one line on stderr containing WORD.
-bad_usage() {
-    word=$1
-    shift
-    set +e
-    "$@" >/dev/null 2>"$T/err" </dev/null
-    rc=$?
-    set -e
-    [ "$rc" = 2 ] || fail "$*: exit status $rc, expected 2"
-    [ "$(wc -l <"$T/err")" = 1 ] || fail "$*: not one line: $(cat "$T/err")"
-    grep -q -- "$word" "$T/err" || fail "$*: '$word' not in: $(cat "$T/err")"
-    echo "ok: $*"
-}
-
 bad_usage max-queues "$BB" --max-queues 0
 bad_usage max-queues "$BB" --max-queues lots
 bad_usage max-ring-order "$BB" --max-ring-order 5

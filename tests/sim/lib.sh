@@ -45,6 +45,20 @@ expect_fail() {
     echo "ok: $what (refused)"
 }
 
+# bad_usage WORD CMD...: exit status 2, one line on stderr containing WORD.
+bad_usage() {
+    word=$1
+    shift
+    set +e
+    "$@" >/dev/null 2>"$T/err" </dev/null
+    rc=$?
+    set -e
+    [ "$rc" = 2 ] || fail "$*: exit status $rc, expected 2"
+    [ "$(wc -l <"$T/err")" = 1 ] || fail "$*: not one line: $(cat "$T/err")"
+    grep -q -- "$word" "$T/err" || fail "$*: '$word' not in: $(cat "$T/err")"
+    echo "ok: $*"
+}
+
 sim start
 
 # watch_start DOM PATH COUNT: runs xenstore-watch -n COUNT PATH inside DOM

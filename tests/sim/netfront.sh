@@ -16,18 +16,6 @@ NF=$B/frontend/iovm-netfront
 # --help, and bad usage: status 2, one line naming the problem.
 "$NF" --help | grep -q '^Usage: iovm-netfront' || fail "--help"
 echo "ok: --help"
-bad_usage() {
-    word=$1
-    shift
-    set +e
-    "$@" >/dev/null 2>"$T/err" </dev/null
-    rc=$?
-    set -e
-    [ "$rc" = 2 ] || fail "$*: exit status $rc, expected 2"
-    [ "$(wc -l <"$T/err")" = 1 ] || fail "$*: not one line: $(cat "$T/err")"
-    grep -q -- "$word" "$T/err" || fail "$*: '$word' not in: $(cat "$T/err")"
-    echo "ok: bad usage: $*"
-}
 bad_usage DEVID "$NF"
 bad_usage DEVID "$NF" eth0
 bad_usage "one DEVID" "$NF" 0 1
