@@ -754,6 +754,31 @@ static void dev_check_resize(struct blk_dev *dev)
     }
 }
 
+/* Both flush features go at once: a frontend that reads one withdrawn
+ * must not find the other still offered. */
+static void withdraw_flush(struct blk_dev *dev)
+{
+    unsigned int tries;
+    xs_transaction_t t;
+
+    for (tries = 0; tries < 10; tries++) {
+        t = xs_transaction_start(XS(dev));
+        if (!t)
+            break;
+        if (xb_printf(XS(dev), t, dev->xb.be, "feature-flush-cache", "0") ||
+            xb_printf(XS(dev), t, dev->xb.be, "feature-barrier", "0")) {
+            xs_transaction_end(XS(dev), t, true);
+            break;
+        }
+        if (xs_transaction_end(XS(dev), t, false))
+            return;
+        if (errno != EAGAIN)
+            break;
+    }
+    LOG_WARN("%s: cannot withdraw the flush features in xenstore",
+             dev->xb.be);
+}
+
 /* What the queue threads reported since last time. */
 static bool dev_check_queues(struct blk_dev *dev)
 {
@@ -776,8 +801,7 @@ static bool dev_check_queues(struct blk_dev *dev)
             LOG_WARN("%s: storage refused a flush; withdrawing "
                      "feature-flush-cache",
                      dev->xb.be);
-            xb_printf(XS(dev), XBT_NULL, dev->xb.be, "feature-flush-cache", "0");
-            xb_printf(XS(dev), XBT_NULL, dev->xb.be, "feature-barrier", "0");
+            withdraw_flush(dev);
         }
     }
     return true;
