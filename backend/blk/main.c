@@ -17,20 +17,15 @@
  * it trusts in xenstore.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "blk-dev.h"
-#include "evloop.h"
 #include "log.h"
 #include "util.h"
 

@@ -14,22 +14,17 @@
  * and the fds it is given; see net-xs.c for what it trusts in xenstore.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "evloop.h"
 #include "log.h"
 #include "net-dev.h"
-#include "sandbox.h"
 #include "util.h"
 
 #define REMOVE_DELAY_MS 1000

@@ -3,7 +3,6 @@
  * netif protocol core (see net-proto.h): one TX packet at a time, from
  * private copies of its slots.
  */
-#include <errno.h>
 #include <string.h>
 
 #include "net-proto.h"

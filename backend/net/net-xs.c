@@ -534,6 +534,14 @@ static uint64_t conn_key(const struct net_dev *dev,
  * rings are as it left them; else its journal of this very connection
  * says what to take again, or the vif cannot go on.
  */
+/* Does the journal describe the connection of key (valid or not)? */
+static bool journal_is(const struct net_journal *j, uint64_t key,
+                       unsigned int nq)
+{
+    return j && j->magic == NET_JOURNAL_MAGIC && j->key == key &&
+           j->nqueues == nq;
+}
+
 static int journal_begin(struct net_dev *dev, uint64_t key, unsigned int nq)
 {
     struct net_journal *j = dev->nb->journal;
@@ -543,8 +551,7 @@ static int journal_begin(struct net_dev *dev, uint64_t key, unsigned int nq)
     dev->clean_stop = xb_exists(XS(dev), XBT_NULL, path);
     dev->resuming = dev->xb.state == XenbusStateConnected;
     if (dev->resuming && !dev->clean_stop &&
-        !(j && j->magic == NET_JOURNAL_MAGIC && j->valid && j->key == key &&
-          j->nqueues == nq)) {
+        !(journal_is(j, key, nq) && j->valid)) {
         dev_fatal(dev, EPIPE, "the previous backend process ended and its "
                               "ring journal is not of this connection");
         return -EPIPE;
@@ -629,8 +636,7 @@ static int ops_connect(struct xbdev *xd)
     if (j) {
         /* The hashing and multicast state of this very connection, if
          * the journal has it (a takeover, or a clean stop). */
-        bool keep = dev->resuming && j->magic == NET_JOURNAL_MAGIC &&
-                    j->key == key && j->nqueues == nq;
+        bool keep = dev->resuming && journal_is(j, key, nq);
 
         if (keep && !vifstate_ok(&j->vs, nq)) {
             dev_fatal(dev, EBADMSG, "the journal's hashing or multicast "

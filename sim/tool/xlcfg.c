@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util.h"
 #include "xlcfg.h"
 
 static int xlcfg_err_set(struct xlcfg_err *err, int rc, const char *fmt, ...)
@@ -1649,23 +1650,8 @@ static bool vif_mac(const char *s, uint8_t mac[6])
 
 int xlcfg_mac_parse(const char *s, uint8_t mac[6])
 {
-    unsigned int i;
-
-    for (i = 0; i < 6; i++) {
-        int hi = vif_hex(s[0]), lo = hi < 0 ? -1 : vif_hex(s[1]);
-
-        if (lo < 0)
-            return -EINVAL;
-        mac[i] = (uint8_t)(hi << 4 | lo);
-        s += 2;
-        if (*s == ':' && i < 5)
-            s++;
-        else if (*s)
-            return -EINVAL;
-        else if (i < 5)
-            return -EINVAL; /* libxl: fewer than six groups */
-    }
-    return 0;
+    /* Six two-digit groups, colons between, nothing after. */
+    return iovm_parse_mac(s, mac);
 }
 
 /* "^[0-9]+[GMK]?[Bb]/s$" */

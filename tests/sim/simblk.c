@@ -34,8 +34,8 @@ static struct xs_handle *dom0(void)
     return h;
 }
 
-static void w(struct xs_handle *h, xs_transaction_t t, const char *dir,
-              const char *key, const char *val)
+void simblk_xs_write(struct xs_handle *h, xs_transaction_t t,
+                     const char *dir, const char *key, const char *val)
 {
     char path[256];
 
@@ -64,33 +64,33 @@ void simblk_vbd_add(uint32_t be, uint32_t fe, uint32_t devid,
         xs_rm(h, t, fed);
         ck_assert(xs_mkdir(h, t, fed));
         ck_assert(xs_set_permissions(h, t, fed, fep, 2));
-        w(h, t, fed, "backend", bed);
+        simblk_xs_write(h, t, fed, "backend", bed);
         snprintf(num, sizeof(num), "%u", be);
-        w(h, t, fed, "backend-id", num);
-        w(h, t, fed, "state", "1");
+        simblk_xs_write(h, t, fed, "backend-id", num);
+        simblk_xs_write(h, t, fed, "state", "1");
         snprintf(num, sizeof(num), "%u", devid);
-        w(h, t, fed, "virtual-device", num);
-        w(h, t, fed, "device-type", "disk");
-        w(h, t, fed, "trusted", "1");
-        w(h, t, fed, "protocol", "x86_64-abi");
+        simblk_xs_write(h, t, fed, "virtual-device", num);
+        simblk_xs_write(h, t, fed, "device-type", "disk");
+        simblk_xs_write(h, t, fed, "trusted", "1");
+        simblk_xs_write(h, t, fed, "protocol", "x86_64-abi");
         xs_rm(h, t, bed);
         ck_assert(xs_mkdir(h, t, bed));
         ck_assert(xs_set_permissions(h, t, bed, bep, 2));
-        w(h, t, bed, "frontend", fed);
+        simblk_xs_write(h, t, bed, "frontend", fed);
         snprintf(num, sizeof(num), "%u", fe);
-        w(h, t, bed, "frontend-id", num);
-        w(h, t, bed, "online", "1");
-        w(h, t, bed, "removable", "0");
-        w(h, t, bed, "bootable", "1");
-        w(h, t, bed, "state", "1");
-        w(h, t, bed, "dev", "xvda");
-        w(h, t, bed, "type", "phy");
-        w(h, t, bed, "mode", "w");
-        w(h, t, bed, "device-type", "disk");
-        w(h, t, bed, "discard-enable", "1");
-        w(h, t, bed, "params", params);
+        simblk_xs_write(h, t, bed, "frontend-id", num);
+        simblk_xs_write(h, t, bed, "online", "1");
+        simblk_xs_write(h, t, bed, "removable", "0");
+        simblk_xs_write(h, t, bed, "bootable", "1");
+        simblk_xs_write(h, t, bed, "state", "1");
+        simblk_xs_write(h, t, bed, "dev", "xvda");
+        simblk_xs_write(h, t, bed, "type", "phy");
+        simblk_xs_write(h, t, bed, "mode", "w");
+        simblk_xs_write(h, t, bed, "device-type", "disk");
+        simblk_xs_write(h, t, bed, "discard-enable", "1");
+        simblk_xs_write(h, t, bed, "params", params);
         for (i = 0; extra && extra[i]; i += 2)
-            w(h, t, bed, extra[i], extra[i + 1]);
+            simblk_xs_write(h, t, bed, extra[i], extra[i + 1]);
     } while (!xs_transaction_end(h, t, false) && errno == EAGAIN);
     xs_close(h);
 }

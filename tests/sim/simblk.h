@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <xenstore.h>
+
 /* extra: NULL-terminated key, value pairs added to the backend dir. */
 void simblk_vbd_add(uint32_t be, uint32_t fe, uint32_t devid,
                     const char *params, const char *const *extra);
@@ -32,6 +34,9 @@ void simblk_fixture_stop(pid_t bb);
 pid_t simblk_backend_start(uint32_t dom, const char *logpath,
                            const char *args);
 void simblk_backend_stop(pid_t pid);
+/* Writes dir/key = val through h (in transaction t), or fails the test. */
+void simblk_xs_write(struct xs_handle *h, xs_transaction_t t,
+                     const char *dir, const char *key, const char *val);
 /* Reads a xenstore node as dom0 into buf; 0 or -ENOENT. */
 int simblk_read(const char *path, char *buf, size_t len);
 /* Waits (watch, no sleep) for path to read value; NULL: to be gone. */
