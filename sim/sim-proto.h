@@ -19,6 +19,13 @@
  *    the pending bit of the peer port directly and signals the eventfd of
  *    the handle that owns that port, so a notification is never a round
  *    trip through simd.
+ *  - a domain's grant table: one struct sim_gnt_table per domain.  simd
+ *    alone creates, ends and revokes entries; a grant copy pins the
+ *    entries it uses with a compare-and-swap on their word and copies
+ *    between the RAMs itself, so a copy is a round trip through simd only
+ *    when the fast path cannot decide (see struct sim_gnt_table).  On
+ *    Xen a grant copy is one hypercall, never a wake-up of another
+ *    process, and this keeps the simulator's cost of it alike.
  *
  * simd trusts nothing a shim sends: every message is length-checked and
  * every id is looked up in simd's own tables.  The shims trust simd.
@@ -81,6 +88,8 @@ enum sim_op {
     SIM_OP_EVT_NOTIFY_SLOW, /* notification routed through simd (delay) */
     /* control (libxenctrl) */
     SIM_OP_DOMINFO,
+    SIM_OP_DOM_GNT,         /* fds of another domain's grant table and RAM */
+    SIM_OP_GNT_RECLAIM,     /* one way: a revoked grant's last pin is gone */
     SIM_OP__MAX,
 };
 
@@ -106,7 +115,8 @@ struct sim_hello_req {
 
 /*
  * HELLO reply.  Carries fds (SCM_RIGHTS): GNTSHR: the domain's RAM;
- * EVTCHN: the domain's event-channel page, then the handle's eventfd.
+ * EVTCHN: the domain's event-channel page, then the handle's eventfd;
+ * GNTTAB: the domain's grant table, then the handle's pin log.
  */
 struct sim_hello_rsp {
     uint32_t domid;
@@ -169,6 +179,24 @@ struct sim_gnt_unmap_req {
 struct sim_dom_mem_req {
     uint64_t dom_instance;
     uint32_t writable;
+};
+
+/*
+ * DOM_GNT: the grant table and RAM (writable) of the domain with this
+ * domid, as SCM_RIGHTS in the reply, if it grants the caller something.
+ */
+struct sim_dom_gnt_req {
+    uint32_t domid;
+};
+struct sim_dom_gnt_rsp {
+    uint64_t dom_instance;
+};
+
+/* GNT_RECLAIM: frees the entry if it is revoked and nothing holds it. */
+struct sim_gnt_reclaim_req {
+    uint64_t dom_instance;
+    uint32_t ref;
+    uint32_t pad;
 };
 
 /* Grant copy: one side of a segment is a grant, the other is local. */
@@ -279,6 +307,64 @@ struct sim_evtchn_page {
     uint64_t notify_dropped;
     uint64_t pad[5];
     struct sim_evtchn_port ports[SIM_EVTCHN_NR];
+};
+
+/*
+ * A domain's grant table.  An entry's word holds its state and how many
+ * grant copies hold it (pins).  simd writes grantee and page while the
+ * entry is free, then publishes the word (release); it clears the word of
+ * an entry only with a compare-and-swap that finds no pins, and it sets
+ * REVOKED when the sharer lets go while something holds the entry, after
+ * which pins only go down.
+ *
+ * A shim copying with a grant first notes the entry in its handle's pin
+ * log (INTENT), raises pins with a compare-and-swap from a word that is
+ * IN_USE and not REVOKED, marks the log entry PINNED, and only then reads
+ * grantee and page, which cannot change while pinned.  It unpins by
+ * clearing the log entry first and then lowering pins; when that leaves a
+ * REVOKED entry with no pins it sends GNT_RECLAIM.  When a handle closes,
+ * simd drops the pins its log says PINNED; a process killed between the
+ * compare-and-swap and the log update leaks a pin (the entry is never
+ * freed), never frees an entry in use.
+ *
+ * Whatever the fast path cannot decide (a revoked entry still mapped, a
+ * grant for another domain, a reference out of range, DOMID_SELF, fault
+ * injection armed: copy_slow) goes to simd as GNT_COPY, which answers
+ * with Xen's status for it.
+ */
+#define SIM_GNTW_IN_USE (1u << 31)
+#define SIM_GNTW_READONLY (1u << 30)
+#define SIM_GNTW_REVOKED (1u << 29)
+#define SIM_GNTW_PINS 0xffffu
+
+struct sim_gnt_entry {
+    uint32_t word;
+    uint32_t grantee;
+    uint32_t page;
+    uint32_t pad;
+};
+
+struct sim_gnt_table {
+    uint64_t dom_instance;
+    uint32_t entries;   /* the table's size (grows), atomic */
+    uint32_t dead;      /* the domain is gone, atomic */
+    uint32_t copy_slow; /* send every copy by this domain to simd, atomic */
+    uint32_t pad;
+    uint64_t copies_total;    /* grant copies by this domain, atomic */
+    uint64_t copy_segs_total;
+    uint64_t pad2[3];
+    struct sim_gnt_entry e[SIM_GNT_NR];
+};
+
+enum sim_pin_state { SIM_PIN_FREE = 0, SIM_PIN_INTENT, SIM_PIN_PINNED };
+
+/* What a gnttab handle holds pinned right now (both sides of a copy). */
+struct sim_pin_log {
+    struct {
+        uint64_t dom_instance;
+        uint32_t ref;
+        uint32_t state; /* enum sim_pin_state, atomic */
+    } e[2];
 };
 
 #endif

@@ -7,9 +7,12 @@
  * A mapping is a reserved address range whose pages are mapped from the
  * granting domain's RAM (a memfd) at the offsets simd returned after
  * checking the grants; read-only grants are mapped from a read-only file
- * description, so they can never become writable.  A grant copy asks simd
- * to check every segment, copies the data itself and lets simd unpin the
- * grants.  Trusts simd; checks the caller's arguments.
+ * description, so they can never become writable.  A grant copy pins
+ * each granted entry in the granter's shared table itself (sim-proto.h,
+ * struct sim_gnt_table) and copies between the RAMs; what it cannot
+ * decide there it sends to simd, which checks the segment, pins, and
+ * answers with the status and pages.  Trusts simd; checks the caller's
+ * arguments.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -46,6 +49,15 @@ struct shim_ram {
     uint8_t *base; /* whole-RAM mapping for grant copy, or NULL */
 };
 
+/* Another domain's grant table, for copies without simd. */
+struct shim_gdom {
+    struct shim_gdom *next;
+    uint32_t domid;
+    uint64_t instance;
+    struct sim_gnt_table *gt;
+    struct shim_ram *ram;
+};
+
 struct xengntdev_handle {
     struct shim_conn conn;
     uint32_t kind;
@@ -53,13 +65,18 @@ struct xengntdev_handle {
     struct shim_map *maps;
     struct shim_share *shares;
     struct shim_ram *rams;
+    /* gnttab: our domain's table (copy_slow, counters), our pin log, and
+     * the tables of the domains we copied with. */
+    struct sim_gnt_table *own_gt;
+    struct sim_pin_log *pin_log;
+    struct shim_gdom *gdoms;
 };
 
 static struct xengntdev_handle *handle_open(uint32_t kind)
 {
     struct xengntdev_handle *h = calloc(1, sizeof(*h));
-    int fds[1];
-    unsigned int nfds = 1;
+    int fds[2];
+    unsigned int nfds = 2;
     int rc;
 
     if (!h) {
@@ -82,6 +99,30 @@ static struct xengntdev_handle *handle_open(uint32_t kind)
             return NULL;
         }
         h->ram_fd = fds[0];
+    }
+    if (kind == SIM_HANDLE_GNTTAB) {
+        void *gt = MAP_FAILED, *log = MAP_FAILED;
+
+        if (nfds == 2) {
+            gt = mmap(NULL, sizeof(*h->own_gt), PROT_READ | PROT_WRITE,
+                      MAP_SHARED, fds[0], 0);
+            log = mmap(NULL, sizeof(*h->pin_log), PROT_READ | PROT_WRITE,
+                       MAP_SHARED, fds[1], 0);
+        }
+        for (unsigned int i = 0; i < nfds; i++)
+            close(fds[i]);
+        if (gt == MAP_FAILED || log == MAP_FAILED) {
+            if (gt != MAP_FAILED)
+                munmap(gt, sizeof(*h->own_gt));
+            if (log != MAP_FAILED)
+                munmap(log, sizeof(*h->pin_log));
+            shim_disconnect(&h->conn);
+            free(h);
+            errno = EIO;
+            return NULL;
+        }
+        h->own_gt = gt;
+        h->pin_log = log;
     }
     return h;
 }
@@ -114,9 +155,21 @@ static void handle_close(struct xengntdev_handle *h)
             close(r->fd_rw);
         free(r);
     }
+    while (h->gdoms) {
+        struct shim_gdom *g = h->gdoms;
+
+        h->gdoms = g->next;
+        munmap(g->gt, sizeof(*g->gt));
+        free(g);
+    }
+    if (h->own_gt)
+        munmap(h->own_gt, sizeof(*h->own_gt));
+    if (h->pin_log)
+        munmap(h->pin_log, sizeof(*h->pin_log));
     if (h->ram_fd >= 0)
         close(h->ram_fd);
-    /* Closing the connection releases what simd holds for us. */
+    /* Closing the connection releases what simd holds for us (and the
+     * pins our log shows). */
     shim_disconnect(&h->conn);
     free(h);
 }
@@ -185,6 +238,201 @@ static struct shim_ram *ram_get(xengnttab_handle *h, uint64_t instance,
         r->base = b;
     }
     return r;
+}
+
+/* ---------------------------------------------------------------- */
+/* grant copy without simd */
+
+#define DOMID_SELF_ID 0x7ff0u
+#define PINS(w) ((w) & SIM_GNTW_PINS)
+
+/* The RAM simd handed over with a table: adopts fd (writable). */
+static struct shim_ram *ram_adopt(xengnttab_handle *h, uint64_t instance,
+                                  int fd)
+{
+    struct shim_ram *r;
+    void *b;
+
+    for (r = h->rams; r; r = r->next)
+        if (r->instance == instance)
+            break;
+    if (!r) {
+        r = calloc(1, sizeof(*r));
+        if (!r) {
+            close(fd);
+            return NULL;
+        }
+        r->instance = instance;
+        r->fd_ro = r->fd_rw = -1;
+        r->next = h->rams;
+        h->rams = r;
+    }
+    if (r->fd_rw < 0)
+        r->fd_rw = fd;
+    else
+        close(fd);
+    if (!r->base) {
+        b = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+                 r->fd_rw, 0);
+        if (b == MAP_FAILED)
+            return NULL;
+        r->base = b;
+    }
+    return r;
+}
+
+/* The table of live domain domid, or NULL (then simd decides). */
+static struct shim_gdom *gdom_get(xengnttab_handle *h, uint32_t domid)
+{
+    struct sim_dom_gnt_req req = { domid };
+    struct sim_dom_gnt_rsp rsp;
+    struct shim_gdom **pp, *g;
+    unsigned int nfds = 2;
+    int fds[2], rc;
+    size_t rlen;
+    void *gt;
+
+    for (pp = &h->gdoms; (g = *pp); pp = &g->next) {
+        if (g->domid != domid)
+            continue;
+        if (!__atomic_load_n(&g->gt->dead, __ATOMIC_ACQUIRE))
+            return g;
+        /* That domain is gone; the domid may be another's now. */
+        *pp = g->next;
+        munmap(g->gt, sizeof(*g->gt));
+        free(g);
+        break;
+    }
+    rc = shim_call(&h->conn, SIM_OP_DOM_GNT, &req, sizeof(req), &rsp,
+                   sizeof(rsp), &rlen, fds, &nfds);
+    if (rc || nfds != 2 || rlen != sizeof(rsp)) {
+        for (unsigned int i = 0; !rc && i < nfds; i++)
+            close(fds[i]);
+        return NULL;
+    }
+    gt = mmap(NULL, sizeof(*g->gt), PROT_READ | PROT_WRITE, MAP_SHARED,
+              fds[0], 0);
+    close(fds[0]);
+    g = gt == MAP_FAILED ? NULL : calloc(1, sizeof(*g));
+    if (!g) {
+        if (gt != MAP_FAILED)
+            munmap(gt, sizeof(*g->gt));
+        close(fds[1]);
+        return NULL;
+    }
+    g->domid = domid;
+    g->instance = rsp.dom_instance;
+    g->gt = gt;
+    g->ram = ram_adopt(h, rsp.dom_instance, fds[1]);
+    if (!g->ram) {
+        munmap(gt, sizeof(*g->gt));
+        free(g);
+        return NULL;
+    }
+    g->next = h->gdoms;
+    h->gdoms = g;
+    return g;
+}
+
+static void fast_unpin(xengnttab_handle *h, unsigned int slot,
+                       struct shim_gdom *g, uint32_t ref)
+{
+    uint32_t w;
+
+    /* Log first: dying between the two leaks a pin, never frees one
+     * twice. */
+    __atomic_store_n(&h->pin_log->e[slot].state, SIM_PIN_FREE,
+                     __ATOMIC_RELEASE);
+    w = __atomic_sub_fetch(&g->gt->e[ref].word, 1, __ATOMIC_ACQ_REL);
+    if ((w & SIM_GNTW_REVOKED) && !PINS(w)) {
+        struct sim_gnt_reclaim_req req = { g->instance, ref, 0 };
+
+        shim_send(&h->conn, SIM_OP_GNT_RECLAIM, &req, sizeof(req));
+    }
+}
+
+/*
+ * Pins domid's grant ref for a copy in slot 0 (source) or 1 (dest) of our
+ * pin log and returns its page, or NULL when simd has to decide: the
+ * entry is not a plain live grant to us, or the reference is out of the
+ * table.
+ */
+static uint8_t *fast_pin(xengnttab_handle *h, unsigned int slot,
+                         uint32_t domid, uint32_t ref, bool write,
+                         struct shim_gdom **gp)
+{
+    struct shim_gdom *g;
+    struct sim_gnt_entry *e;
+    uint32_t w, page;
+
+    if (domid == DOMID_SELF_ID || !(g = gdom_get(h, domid)) ||
+        ref >= __atomic_load_n(&g->gt->entries, __ATOMIC_ACQUIRE))
+        return NULL;
+    e = &g->gt->e[ref];
+    h->pin_log->e[slot].dom_instance = g->instance;
+    h->pin_log->e[slot].ref = ref;
+    __atomic_store_n(&h->pin_log->e[slot].state, SIM_PIN_INTENT,
+                     __ATOMIC_RELEASE);
+    w = __atomic_load_n(&e->word, __ATOMIC_ACQUIRE);
+    do {
+        if (!(w & SIM_GNTW_IN_USE) || (w & SIM_GNTW_REVOKED) ||
+            PINS(w) >= SIM_GNTW_PINS - 1 ||
+            (write && (w & SIM_GNTW_READONLY))) {
+            __atomic_store_n(&h->pin_log->e[slot].state, SIM_PIN_FREE,
+                             __ATOMIC_RELEASE);
+            return NULL;
+        }
+    } while (!__atomic_compare_exchange_n(&e->word, &w, w + 1, false,
+                                          __ATOMIC_ACQ_REL,
+                                          __ATOMIC_ACQUIRE));
+    __atomic_store_n(&h->pin_log->e[slot].state, SIM_PIN_PINNED,
+                     __ATOMIC_RELEASE);
+    /* Pinned: simd changes neither until we let go. */
+    page = __atomic_load_n(&e->page, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&e->grantee, __ATOMIC_RELAXED) !=
+            h->conn.hello.domid ||
+        page >= SIM_DOM_PAGES) {
+        fast_unpin(h, slot, g, ref);
+        return NULL;
+    }
+    *gp = g;
+    return g->ram->base + (size_t)page * SIM_PAGE_SIZE;
+}
+
+/* One segment without simd; false if simd has to do it. */
+static bool fast_copy(xengnttab_handle *h, xengnttab_grant_copy_segment_t *s)
+{
+    struct shim_gdom *gs = NULL, *gd = NULL;
+    uint8_t *src, *dst;
+
+    if (s->flags & GNTCOPY_source_gref) {
+        src = fast_pin(h, 0, s->source.foreign.domid, s->source.foreign.ref,
+                       false, &gs);
+        if (!src)
+            return false;
+        src += s->source.foreign.offset;
+    } else {
+        src = s->source.virt;
+    }
+    if (s->flags & GNTCOPY_dest_gref) {
+        dst = fast_pin(h, 1, s->dest.foreign.domid, s->dest.foreign.ref,
+                       true, &gd);
+        if (!dst) {
+            if (gs)
+                fast_unpin(h, 0, gs, s->source.foreign.ref);
+            return false;
+        }
+        dst += s->dest.foreign.offset;
+    } else {
+        dst = s->dest.virt;
+    }
+    memcpy(dst, src, s->len);
+    if (gs)
+        fast_unpin(h, 0, gs, s->source.foreign.ref);
+    if (gd)
+        fast_unpin(h, 1, gd, s->dest.foreign.ref);
+    s->status = GNTST_okay;
+    return true;
 }
 
 static void *map_refs(xengnttab_handle *h, uint32_t count,
@@ -447,9 +695,10 @@ static int copy_batch(xengnttab_handle *h, uint32_t count,
 SHIM_EXPORT int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
                                      xengnttab_grant_copy_segment_t *segs)
 {
-    struct sim_gnt_copy_req *req;
-    struct sim_gnt_copy_rsp *rsp;
-    uint32_t i, batch = count < SIM_BATCH_MAX ? count : SIM_BATCH_MAX;
+    struct sim_gnt_copy_req *req = NULL;
+    struct sim_gnt_copy_rsp *rsp = NULL;
+    uint32_t i, fast = 0, batch = count < SIM_BATCH_MAX ? count : SIM_BATCH_MAX;
+    bool slow;
     int rc = 0;
 
     /* As gntdev: the whole call fails on malformed segments. */
@@ -468,19 +717,40 @@ SHIM_EXPORT int xengnttab_grant_copy(xengnttab_handle *xgt, uint32_t count,
     }
     if (!count)
         return 0;
-    req = malloc(sizeof(*req) + batch * sizeof(req->segs[0]));
-    rsp = malloc(sizeof(*rsp) + batch * sizeof(rsp->res[0]));
-    if (!req || !rsp) {
-        free(req);
-        free(rsp);
-        errno = ENOMEM;
-        return -1;
-    }
     pthread_mutex_lock(&xgt->conn.lock);
-    for (i = 0; i < count && !rc; i += batch) {
+    /* In order; a segment the fast path refuses goes to simd alone (they
+     * are errors, or a grant revoked while mapped).  With copy faults
+     * armed every call goes to simd as it came, so the faults count
+     * calls as before. */
+    slow = __atomic_load_n(&xgt->own_gt->copy_slow, __ATOMIC_ACQUIRE);
+    for (i = 0; i < count && !rc;) {
         uint32_t n = count - i < batch ? count - i : batch;
 
-        rc = copy_batch(xgt, n, segs + i, req, rsp);
+        if (!slow && fast_copy(xgt, &segs[i])) {
+            i++;
+            fast++;
+            continue;
+        }
+        if (!req) {
+            req = malloc(sizeof(*req) + batch * sizeof(req->segs[0]));
+            rsp = malloc(sizeof(*rsp) + batch * sizeof(rsp->res[0]));
+            if (!req || !rsp) {
+                rc = -ENOMEM;
+                break;
+            }
+        }
+        if (slow) {
+            rc = copy_batch(xgt, n, segs + i, req, rsp);
+            i += n;
+        } else {
+            rc = copy_batch(xgt, 1, segs + i, req, rsp);
+            i++;
+        }
+    }
+    if (fast) {
+        __atomic_add_fetch(&xgt->own_gt->copies_total, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&xgt->own_gt->copy_segs_total, fast,
+                           __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&xgt->conn.lock);
     free(req);

@@ -143,9 +143,11 @@ static void ctl_fault(struct ctl_conn *cc, char **argv, int argc)
         } else {
             d->fail_copy = n;
             d->fail_copy_errno = err;
+            gnt_copy_faults_changed(d);
         }
     } else if (!strcmp(argv[1], "copy-seg") && argc == 4) {
         d->fail_copy_seg = n;
+        gnt_copy_faults_changed(d);
     } else if (!strcmp(argv[1], "notify-drop") && argc == 4) {
         __atomic_store_n(&d->evt->drop_notify, n, __ATOMIC_RELAXED);
     } else if (!strcmp(argv[1], "notify-delay") && argc == 4) {
@@ -181,8 +183,10 @@ static void ctl_stats(struct ctl_conn *cc, struct sim_dom *d)
              (unsigned long long)__atomic_load_n(&d->evt->notify_dropped,
                                                  __ATOMIC_RELAXED),
              (unsigned long long)d->maps_total,
-             (unsigned long long)d->copies_total,
-             (unsigned long long)d->copy_segs_total,
+             (unsigned long long)__atomic_load_n(&d->gt->copies_total,
+                                                 __ATOMIC_RELAXED),
+             (unsigned long long)__atomic_load_n(&d->gt->copy_segs_total,
+                                                 __ATOMIC_RELAXED),
              xs_store_domain_nodes(xs_server_store(cc->sd->xs), d->domid),
              xs_server_watch_count(cc->sd->xs, d->domid));
 }
@@ -190,8 +194,8 @@ static void ctl_stats(struct ctl_conn *cc, struct sim_dom *d)
 static void ctl_grant(struct ctl_conn *cc, char **argv, int argc)
 {
     struct sim_dom *d = argc == 3 ? ctl_dom(cc, argv[1]) : NULL;
-    struct sim_grant *g;
     unsigned int ref;
+    uint32_t w;
     int rc;
 
     if (!d) {
@@ -210,14 +214,16 @@ static void ctl_grant(struct ctl_conn *cc, char **argv, int argc)
             ctl_send(cc, "OK");
         return;
     }
-    g = &d->grants[ref];
-    if (!g->in_use)
+    w = gnt_word(d, ref);
+    if (!(w & SIM_GNTW_IN_USE))
         ctl_send(cc, "OK free");
     else
         ctl_send(cc,
                  "OK active grantee=%u readonly=%d maps=%u pins=%u "
                  "revoked=%d",
-                 g->grantee, g->readonly, g->maps, g->pins, g->revoked);
+                 d->gt->e[ref].grantee, !!(w & SIM_GNTW_READONLY),
+                 d->grants[ref].maps, w & SIM_GNTW_PINS,
+                 !!(w & SIM_GNTW_REVOKED));
 }
 
 static void ctl_xs_quota(struct ctl_conn *cc, char **argv, int argc)

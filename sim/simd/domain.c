@@ -106,12 +106,26 @@ static int dom_mem_init(struct sim_dom *dom)
         dom->evt = NULL;
         return -errno;
     }
+    snprintf(path, sizeof(path), "dom%u-gnttab", dom->domid);
+    dom->gnt_fd = memfd_create(path, MFD_CLOEXEC);
+    if (dom->gnt_fd < 0)
+        return -errno;
+    if (ftruncate(dom->gnt_fd, sizeof(*dom->gt)) < 0)
+        return -errno;
+    dom->gt = mmap(NULL, sizeof(*dom->gt), PROT_READ | PROT_WRITE,
+                   MAP_SHARED, dom->gnt_fd, 0);
+    if (dom->gt == MAP_FAILED) {
+        dom->gt = NULL;
+        return -errno;
+    }
+    dom->gt->dom_instance = dom->instance;
     dom->ports = calloc(SIM_EVTCHN_NR, sizeof(*dom->ports));
     dom->grants = calloc(SIM_GNT_NR, sizeof(*dom->grants));
     if (!dom->ports || !dom->grants)
         return -ENOMEM;
     /* Xen starts every grant table with one frame. */
     dom->grant_entries = SIM_GNT_PER_FRAME;
+    dom->gt->entries = dom->grant_entries;
     dom->grant_rover = SIM_GNT_FIRST;
     return 0;
 }
@@ -213,6 +227,13 @@ static void dom_free(struct sim_dom *dom)
         munmap(dom->mem, (size_t)SIM_DOM_PAGES * SIM_PAGE_SIZE);
     if (dom->evt)
         munmap(dom->evt, evt_size);
+    if (dom->gt) {
+        /* Shims still mapping it see the domain gone. */
+        __atomic_store_n(&dom->gt->dead, 1, __ATOMIC_RELEASE);
+        munmap(dom->gt, sizeof(*dom->gt));
+    }
+    if (dom->gnt_fd >= 0)
+        close(dom->gnt_fd);
     if (dom->mem_fd >= 0)
         close(dom->mem_fd);
     if (dom->mem_ro_fd >= 0)
@@ -266,7 +287,7 @@ int dom_create(struct simd *sd, const char *name, int want_domid, bool priv,
     dom->instance = ++sd->next_instance;
     dom->priv = priv;
     dom->xs_listen = dom->hv_listen = -1;
-    dom->mem_fd = dom->mem_ro_fd = dom->evt_fd = -1;
+    dom->mem_fd = dom->mem_ro_fd = dom->evt_fd = dom->gnt_fd = -1;
     dom->name = strdup(name);
     if (!dom->name || asprintf(&dom->dir, "%s/dom%u", sd->dir, domid) < 0) {
         dom->dir = NULL;

@@ -6,7 +6,9 @@
  * mapping or copy holds the grant (the sharer's pages then live on until
  * the last user lets go, as Linux gntalloc defers them, and the grantee
  * may map them again meanwhile); grant copy checks every segment and
- * reports a status per segment.
+ * reports a status per segment.  The entries live in a table the shims
+ * share (sim-proto.h, struct sim_gnt_table): a shim's grant copy pins
+ * entries there itself and comes here only when it cannot decide.
  *
  * References, page numbers and map ids come from shims and are checked
  * against simd's tables before any use.
@@ -84,16 +86,47 @@ static void page_free(struct sim_dom *d, uint32_t p)
               (off_t)p * SIM_PAGE_SIZE, SIM_PAGE_SIZE);
 }
 
-/* Drops one use; frees a revoked grant (and its page) on the last one. */
+#define PINS(w) ((w) & SIM_GNTW_PINS)
+
+uint32_t gnt_word(const struct sim_dom *d, uint32_t ref)
+{
+    return __atomic_load_n(&d->gt->e[ref].word, __ATOMIC_ACQUIRE);
+}
+
+/* Drops one use; frees a revoked grant (and its page) on the last one.
+ * Once REVOKED is set no shim can pin it, so no pins seen stays so. */
 static void grant_put(struct sim_dom *d, uint32_t ref)
 {
-    struct sim_grant *g = &d->grants[ref];
+    struct sim_gnt_entry *e = &d->gt->e[ref];
+    uint32_t w = gnt_word(d, ref);
 
-    if (g->in_use && g->revoked && !g->maps && !g->pins) {
-        page_free(d, g->page);
-        memset(g, 0, sizeof(*g));
+    if ((w & SIM_GNTW_IN_USE) && (w & SIM_GNTW_REVOKED) && !PINS(w) &&
+        !d->grants[ref].maps) {
+        page_free(d, e->page);
+        __atomic_store_n(&e->word, 0, __ATOMIC_RELEASE);
+        e->grantee = e->page = 0;
+        memset(&d->grants[ref], 0, sizeof(d->grants[ref]));
         d->grants_used--;
     }
+}
+
+/* Holds or lets go of an entry for a copy simd checks itself. */
+static void grant_pin(struct sim_dom *d, uint32_t ref)
+{
+    __atomic_add_fetch(&d->gt->e[ref].word, 1, __ATOMIC_ACQ_REL);
+}
+
+static void grant_unpin(struct sim_dom *d, uint32_t ref)
+{
+    uint32_t w = gnt_word(d, ref);
+
+    /* Never below zero, whatever a dead shim's log said. */
+    while (PINS(w) &&
+           !__atomic_compare_exchange_n(&d->gt->e[ref].word, &w, w - 1,
+                                        false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+        ;
+    grant_put(d, ref);
 }
 
 /*
@@ -109,7 +142,7 @@ static int grant_check(struct simd *sd, uint32_t caller, uint32_t domid,
                        uint32_t ref, bool write, struct sim_dom **dp)
 {
     struct sim_dom *d;
-    struct sim_grant *g;
+    uint32_t w;
 
     if (domid == DOMID_SELF_ID)
         domid = caller;
@@ -118,11 +151,11 @@ static int grant_check(struct simd *sd, uint32_t caller, uint32_t domid,
         return GNTST_bad_domain;
     if (ref >= d->grant_entries)
         return GNTST_bad_gntref;
-    g = &d->grants[ref];
-    if (!g->in_use || g->grantee != caller ||
-        (g->revoked && !g->maps && !g->pins))
+    w = gnt_word(d, ref);
+    if (!(w & SIM_GNTW_IN_USE) || d->gt->e[ref].grantee != caller ||
+        ((w & SIM_GNTW_REVOKED) && !d->grants[ref].maps && !PINS(w)))
         return GNTST_general_error;
-    if (write && g->readonly)
+    if (write && (w & SIM_GNTW_READONLY))
         return GNTST_general_error;
     *dp = d;
     return GNTST_okay;
@@ -132,8 +165,9 @@ bool gnt_dom_grants_to(struct sim_dom *granter, uint32_t grantee)
 {
     uint32_t r;
 
-    for (r = SIM_GNT_FIRST; r < SIM_GNT_NR; r++)
-        if (granter->grants[r].in_use && granter->grants[r].grantee == grantee)
+    for (r = SIM_GNT_FIRST; r < granter->grant_entries; r++)
+        if ((gnt_word(granter, r) & SIM_GNTW_IN_USE) &&
+            granter->gt->e[r].grantee == grantee)
             return true;
     return false;
 }
@@ -169,20 +203,23 @@ int gnt_share(struct hv_conn *c, const struct sim_gnt_share_req *req,
         for (r = d->grant_rover;; r++) {
             if (r >= SIM_GNT_NR)
                 r = SIM_GNT_FIRST;
-            if (!d->grants[r].in_use)
+            if (!(gnt_word(d, r) & SIM_GNTW_IN_USE))
                 break;
         }
         d->grant_rover = r + 1;
         /* The kernel grows its table a frame at a time as it needs. */
-        if (r >= d->grant_entries)
+        if (r >= d->grant_entries) {
             d->grant_entries = (r / SIM_GNT_PER_FRAME + 1) * SIM_GNT_PER_FRAME;
-        d->grants[r] = (struct sim_grant){
-            .in_use = true,
-            .readonly = !req->writable,
-            .grantee = req->domid,
-            .page = s->first_page + i,
-            .owner = c,
-        };
+            __atomic_store_n(&d->gt->entries, d->grant_entries,
+                             __ATOMIC_RELEASE);
+        }
+        d->grants[r] = (struct sim_grant){ .owner = c };
+        d->gt->e[r].grantee = req->domid;
+        d->gt->e[r].page = s->first_page + i;
+        __atomic_store_n(&d->gt->e[r].word,
+                         SIM_GNTW_IN_USE |
+                             (req->writable ? 0 : SIM_GNTW_READONLY),
+                         __ATOMIC_RELEASE);
         d->grants_used++;
         s->refs[i] = refs[i] = r;
     }
@@ -206,12 +243,13 @@ static void share_end(struct hv_conn *c, struct hv_share *s)
     if (s->notify_port > 0)
         evt_send(d, s->notify_port);
     for (i = 0; i < s->count; i++) {
-        struct sim_grant *g = &d->grants[s->refs[i]];
+        uint32_t r = s->refs[i];
 
-        if (g->in_use && g->owner == c) {
-            g->revoked = true;
-            g->owner = NULL;
-            grant_put(d, s->refs[i]);
+        if ((gnt_word(d, r) & SIM_GNTW_IN_USE) && d->grants[r].owner == c) {
+            __atomic_or_fetch(&d->gt->e[r].word, SIM_GNTW_REVOKED,
+                              __ATOMIC_ACQ_REL);
+            d->grants[r].owner = NULL;
+            grant_put(d, r);
         } else {
             page_free(d, s->first_page + i);
         }
@@ -235,21 +273,26 @@ int gnt_unshare(struct hv_conn *c, uint32_t first_page, uint32_t count)
 
 int gnt_end_access(struct sim_dom *d, uint32_t ref)
 {
-    struct sim_grant *g;
+    uint32_t w;
 
     if (ref >= SIM_GNT_NR)
         return -EINVAL;
-    g = &d->grants[ref];
-    if (!g->in_use)
+    w = gnt_word(d, ref);
+    if (!(w & SIM_GNTW_IN_USE))
         return -ENOENT;
-    if (g->maps || g->pins)
+    if (d->grants[ref].maps || PINS(w))
         return -EBUSY;
-    if (g->revoked) {
+    if (w & SIM_GNTW_REVOKED) {
         grant_put(d, ref);
         return 0;
     }
-    /* The share keeps its page; only the access ends. */
-    memset(g, 0, sizeof(*g));
+    /* The share keeps its page; only the access ends.  A copy may pin
+     * the entry at this very moment: then it is busy. */
+    if (!__atomic_compare_exchange_n(&d->gt->e[ref].word, &w, 0, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return -EBUSY;
+    d->gt->e[ref].grantee = d->gt->e[ref].page = 0;
+    memset(&d->grants[ref], 0, sizeof(d->grants[ref]));
     d->grants_used--;
     return 0;
 }
@@ -300,7 +343,7 @@ int gnt_map(struct hv_conn *c, const struct sim_gnt_map_req *req,
         d->grants[req->refs[i].ref].maps++;
         m->e[i].instance = d->instance;
         m->e[i].ref = req->refs[i].ref;
-        m->e[i].page = d->grants[req->refs[i].ref].page;
+        m->e[i].page = d->gt->e[req->refs[i].ref].page;
         rsp->pages[i].dom_instance = d->instance;
         rsp->pages[i].page = m->e[i].page;
         rsp->pages[i].pad = 0;
@@ -360,9 +403,15 @@ static int copy_side(struct hv_conn *c, uint32_t domid, uint32_t ref,
                      uint32_t offset, uint32_t len, bool write,
                      struct sim_dom **dp)
 {
+    int st;
+
     if (offset >= SIM_PAGE_SIZE || len > SIM_PAGE_SIZE - offset)
         return GNTST_bad_copy_arg;
-    return grant_check(c->dom->sd, c->dom->domid, domid, ref, write, dp);
+    st = grant_check(c->dom->sd, c->dom->domid, domid, ref, write, dp);
+    /* As Xen's pin counts: no more holds than the field counts. */
+    if (st == GNTST_okay && PINS(gnt_word(*dp, ref)) >= SIM_GNTW_PINS - 1)
+        st = GNTST_general_error;
+    return st;
 }
 
 int gnt_copy(struct hv_conn *c, const struct sim_gnt_copy_req *req,
@@ -374,6 +423,7 @@ int gnt_copy(struct hv_conn *c, const struct sim_gnt_copy_req *req,
 
     if (self->fail_copy) {
         self->fail_copy--;
+        gnt_copy_faults_changed(self);
         return -self->fail_copy_errno;
     }
     pin = calloc(1, sizeof(*pin) + 2 * req->count * sizeof(pin->e[0]));
@@ -397,6 +447,7 @@ int gnt_copy(struct hv_conn *c, const struct sim_gnt_copy_req *req,
                            s->len, true, &dd);
         if (st == GNTST_okay && self->fail_copy_seg) {
             self->fail_copy_seg--;
+            gnt_copy_faults_changed(self);
             st = GNTST_general_error;
         }
         r->status = st;
@@ -404,22 +455,23 @@ int gnt_copy(struct hv_conn *c, const struct sim_gnt_copy_req *req,
             continue;
         /* Hold the grants until the shim has copied (GNT_UNPIN). */
         if (sd_) {
-            sd_->grants[s->src_ref].pins++;
+            grant_pin(sd_, s->src_ref);
             pin->e[npin].instance = sd_->instance;
             pin->e[npin++].ref = s->src_ref;
             r->src_instance = sd_->instance;
-            r->src_page = sd_->grants[s->src_ref].page;
+            r->src_page = sd_->gt->e[s->src_ref].page;
         }
         if (dd) {
-            dd->grants[s->dst_ref].pins++;
+            grant_pin(dd, s->dst_ref);
             pin->e[npin].instance = dd->instance;
             pin->e[npin++].ref = s->dst_ref;
             r->dst_instance = dd->instance;
-            r->dst_page = dd->grants[s->dst_ref].page;
+            r->dst_page = dd->gt->e[s->dst_ref].page;
         }
     }
-    self->copies_total++;
-    self->copy_segs_total += req->count;
+    __atomic_add_fetch(&self->gt->copies_total, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&self->gt->copy_segs_total, req->count,
+                       __ATOMIC_RELAXED);
     rsp->count = req->count;
     if (!npin) {
         free(pin);
@@ -445,8 +497,7 @@ static void pin_end(struct hv_conn *c, struct hv_pin *p)
 
         if (!d)
             continue;
-        d->grants[p->e[i].ref].pins--;
-        grant_put(d, p->e[i].ref);
+        grant_unpin(d, p->e[i].ref);
     }
 }
 
@@ -464,8 +515,50 @@ void gnt_unpin(struct hv_conn *c, uint32_t pin_id)
     }
 }
 
+void gnt_reclaim(struct simd *sd, uint64_t instance, uint32_t ref)
+{
+    struct sim_dom *d = dom_by_instance(sd, instance);
+
+    if (d && ref < SIM_GNT_NR)
+        grant_put(d, ref);
+}
+
+void gnt_copy_faults_changed(struct sim_dom *d)
+{
+    __atomic_store_n(&d->gt->copy_slow, d->fail_copy || d->fail_copy_seg,
+                     __ATOMIC_RELEASE);
+}
+
+/* The pins a closed handle's shim still held (sim-proto.h). */
+static void pin_log_release(struct hv_conn *c)
+{
+    unsigned int i;
+
+    for (i = 0; i < 2; i++) {
+        uint32_t st = __atomic_load_n(&c->pin_log->e[i].state,
+                                      __ATOMIC_ACQUIRE);
+        uint64_t inst = c->pin_log->e[i].dom_instance;
+        uint32_t ref = c->pin_log->e[i].ref;
+        struct sim_dom *d;
+
+        if (st == SIM_PIN_FREE)
+            continue;
+        d = dom_by_instance(c->dom->sd, inst);
+        if (!d || ref >= SIM_GNT_NR)
+            continue;
+        if (st == SIM_PIN_PINNED)
+            grant_unpin(d, ref);
+        else
+            LOG_WARN("dom%u: a handle died pinning dom%u ref %u; the grant "
+                     "stays held",
+                     c->dom->domid, d->domid, ref);
+    }
+}
+
 void gnt_release_conn(struct hv_conn *c)
 {
+    if (c->pin_log)
+        pin_log_release(c);
     while (c->maps) {
         struct hv_map *m = c->maps;
 

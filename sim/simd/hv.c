@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -61,6 +62,10 @@ void hv_conn_close(struct hv_conn *c)
     close(c->fd);
     if (c->eventfd >= 0)
         close(c->eventfd);
+    if (c->pin_log)
+        munmap(c->pin_log, sizeof(*c->pin_log));
+    if (c->pin_log_fd >= 0)
+        close(c->pin_log_fd);
     free(c);
 }
 
@@ -81,6 +86,7 @@ static void hv_accept_cb(struct iovm_loop *loop, int fd, uint32_t events,
     c->dom = dom;
     c->fd = cfd;
     c->eventfd = -1;
+    c->pin_log_fd = -1;
     c->next_map_id = 1;
     c->next_pin_id = 1;
     c->handle_id = ++dom->sd->next_handle_id;
@@ -158,7 +164,23 @@ static int hv_hello(struct hv_conn *c, const struct sim_hdr *h,
     if (c->kind || h->len != sizeof(*req))
         return -EINVAL;
     switch (req->kind) {
-    case SIM_HANDLE_GNTTAB:
+    case SIM_HANDLE_GNTTAB: {
+        void *p;
+
+        c->pin_log_fd = memfd_create("pin-log", MFD_CLOEXEC);
+        if (c->pin_log_fd < 0)
+            return -errno;
+        if (ftruncate(c->pin_log_fd, sizeof(*c->pin_log)) < 0)
+            return -errno;
+        p = mmap(NULL, sizeof(*c->pin_log), PROT_READ | PROT_WRITE,
+                 MAP_SHARED, c->pin_log_fd, 0);
+        if (p == MAP_FAILED)
+            return -errno;
+        c->pin_log = p;
+        fds[(*nfds)++] = c->dom->gnt_fd;
+        fds[(*nfds)++] = c->pin_log_fd;
+        break;
+    }
     case SIM_HANDLE_CTRL:
         break;
     case SIM_HANDLE_GNTSHR:
@@ -317,6 +339,33 @@ static bool hv_dispatch(struct hv_conn *c, const struct sim_hdr *h,
         fds[nfds++] = req->writable ? d->mem_fd : d->mem_ro_fd;
         rc = 0;
         break;
+    }
+    case SIM_OP_DOM_GNT: {
+        const struct sim_dom_gnt_req *req = body;
+        struct sim_dom_gnt_rsp *rsp = out;
+        struct sim_dom *d;
+
+        if (c->kind != SIM_HANDLE_GNTTAB || h->len != sizeof(*req))
+            break;
+        d = dom_by_id(c->dom->sd, req->domid);
+        if (!d || !gnt_dom_grants_to(d, c->dom->domid)) {
+            rc = -ESRCH;
+            break;
+        }
+        rsp->dom_instance = d->instance;
+        fds[nfds++] = d->gnt_fd;
+        fds[nfds++] = d->mem_fd;
+        olen = sizeof(*rsp);
+        rc = 0;
+        break;
+    }
+    case SIM_OP_GNT_RECLAIM: {
+        const struct sim_gnt_reclaim_req *req = body;
+
+        if (c->kind != SIM_HANDLE_GNTTAB || h->len != sizeof(*req))
+            return false;
+        gnt_reclaim(c->dom->sd, req->dom_instance, req->ref);
+        return true; /* one way */
     }
     case SIM_OP_EVT_BIND_UNBOUND: {
         const struct sim_evt_bind_unbound_req *req = body;

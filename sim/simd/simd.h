@@ -27,14 +27,13 @@ struct sim_port {
     struct hv_conn *owner;
 };
 
+/*
+ * What only simd knows of a grant; its state, grantee, page and pins are
+ * in the domain's shared table (struct sim_gnt_table).  A revoked entry
+ * (the sharer let go) is freed once no map or pin holds it.
+ */
 struct sim_grant {
-    bool in_use;
-    bool readonly;
-    bool revoked;   /* sharer let go; freed once no map or pin holds it */
-    uint32_t grantee;
-    uint32_t page;  /* page index in the granter's RAM */
     uint32_t maps;
-    uint32_t pins;
     struct hv_conn *owner; /* the gntshr handle that shared it */
 };
 
@@ -65,6 +64,8 @@ struct sim_dom {
     struct sim_port *ports; /* SIM_EVTCHN_NR */
 
     /* Grant table. */
+    int gnt_fd;
+    struct sim_gnt_table *gt; /* shared with the shims */
     struct sim_grant *grants; /* SIM_GNT_NR */
     uint32_t grant_entries;   /* the table's size: whole frames, grown */
     uint32_t grant_rover;
@@ -78,7 +79,7 @@ struct sim_dom {
     unsigned int fail_map, fail_copy, fail_copy_seg;
     int fail_map_errno, fail_copy_errno;
 
-    uint64_t maps_total, copies_total, copy_segs_total;
+    uint64_t maps_total;
 };
 
 /* A grant-table mapping held by a gnttab handle. */
@@ -130,6 +131,8 @@ struct hv_conn {
     struct hv_share *shares;
     struct hv_pin *pins;
     uint32_t next_pin_id;
+    struct sim_pin_log *pin_log; /* GNTTAB: what the shim has pinned */
+    int pin_log_fd;
 };
 
 struct simd {
@@ -190,6 +193,12 @@ void gnt_release_conn(struct hv_conn *c);
 /* Ends access to a grant as the granting kernel would; EBUSY if in use. */
 int gnt_end_access(struct sim_dom *dom, uint32_t ref);
 bool gnt_dom_grants_to(struct sim_dom *granter, uint32_t grantee);
+/* GNT_RECLAIM from a shim: frees the entry if revoked and unheld. */
+void gnt_reclaim(struct simd *sd, uint64_t instance, uint32_t ref);
+/* Keeps the table's copy_slow in step with the copy fault injection. */
+void gnt_copy_faults_changed(struct sim_dom *d);
+/* A grant's shared state, for "iovm-sim grant". */
+uint32_t gnt_word(const struct sim_dom *d, uint32_t ref);
 
 /* xs-sock.c */
 struct xs_sock;

@@ -5,9 +5,11 @@
  * runs with the simulator's shims on its library path.  Covers grant
  * sharing and mapping with their refusals (wrong grantee, read-only,
  * ended or bad references, end of access while mapped, mapping again
- * while mapped), grant copy with Xen's per-segment statuses, fault
- * injection, event-channel binding (above the kernel's low ports),
- * delivery, masking and coalescing, peer close and rebind, restriction,
+ * while mapped), grant copy with Xen's per-segment statuses (also for a
+ * grant revoked while mapped, and after the granter's domid was reused:
+ * the shim's own copy path must agree with simd), fault injection,
+ * event-channel binding (above the kernel's low ports), delivery,
+ * masking and coalescing, peer close and rebind, restriction,
  * errors for ports the handle does not own, and libxenctrl's privilege
  * check.
  */
@@ -397,6 +399,114 @@ START_TEST(grant_copy_refused_entries)
     ck_assert_int_eq(simtest_field(out, "pins"), 0);
     xengnttab_close(tb);
     xengntshr_close(sa);
+}
+END_TEST
+
+/*
+ * A grant the sharer revoked while the grantee maps it may still be used
+ * by that grantee (Xen pins it again); once unmapped it is gone.  The
+ * shim's own copy path cannot pin a revoked entry and must hand such a
+ * segment to simd, not refuse it.
+ */
+START_TEST(grant_copy_revoked_while_mapped)
+{
+    uint32_t a = simtest_domain("a"), b = simtest_domain("b"), ref;
+    xengntshr_handle *sa = shr_open(a);
+    xengnttab_handle *tb = tab_open(b);
+    uint8_t *pa = xengntshr_share_pages(sa, b, 1, &ref, 1), *pb;
+    xengnttab_grant_copy_segment_t seg;
+    uint8_t back[32];
+    char out[256];
+
+    ck_assert_ptr_nonnull(pa);
+    memset(pa, 0x5a, PAGE);
+    pb = xengnttab_map_grant_ref(tb, a, ref, PROT_READ);
+    ck_assert_ptr_nonnull(pb);
+    ck_assert_int_eq(xengntshr_unshare(sa, pa, 1), 0);
+    memset(&seg, 0, sizeof(seg));
+    seg.flags = GNTCOPY_source_gref;
+    seg.source.foreign.domid = a;
+    seg.source.foreign.ref = ref;
+    seg.dest.virt = back;
+    seg.len = sizeof(back);
+    memset(back, 0, sizeof(back));
+    ck_assert_int_eq(xengnttab_grant_copy(tb, 1, &seg), 0);
+    ck_assert_int_eq(seg.status, GNTST_okay);
+    ck_assert_uint_eq(back[31], 0x5a);
+    grant_status(a, ref, out, sizeof(out));
+    ck_assert_int_eq(simtest_field(out, "pins"), 0);
+    ck_assert_int_eq(xengnttab_unmap(tb, pb, 1), 0);
+    grant_status(a, ref, out, sizeof(out));
+    ck_assert_str_eq(out, "OK free");
+    ck_assert_int_eq(xengnttab_grant_copy(tb, 1, &seg), 0);
+    ck_assert_int_eq(seg.status, GNTST_general_error);
+    xengnttab_close(tb);
+    xengntshr_close(sa);
+}
+END_TEST
+
+static uint32_t domain_with_id(const char *name, uint32_t domid)
+{
+    char out[128];
+
+    ck_assert_int_eq(simtest_sim(out, sizeof(out), "ctl create t%d-%s %u",
+                                 (int)getpid(), name, domid),
+                     0);
+    ck_assert_uint_eq(strtoul(out + (strncmp(out, "OK ", 3) ? 0 : 3), NULL,
+                              10),
+                      domid);
+    return domid;
+}
+
+/*
+ * A grantee that copied with a domain's grants, after that domain died
+ * and another took its domid: its copies reach the new domain's grants,
+ * never the dead one's pages.
+ */
+START_TEST(grant_copy_after_domid_reuse)
+{
+    uint32_t b = simtest_domain("b"), a, ref1, ref2;
+    xengnttab_handle *tb = tab_open(b);
+    xengntshr_handle *sa;
+    xengnttab_grant_copy_segment_t seg;
+    uint8_t *pa, back[16];
+    char out[256];
+
+    a = domain_with_id("old", 700);
+    sa = shr_open(a);
+    pa = xengntshr_share_pages(sa, b, 1, &ref1, 1);
+    ck_assert_ptr_nonnull(pa);
+    memset(pa, 0x11, PAGE);
+    memset(&seg, 0, sizeof(seg));
+    seg.flags = GNTCOPY_source_gref;
+    seg.source.foreign.domid = a;
+    seg.source.foreign.ref = ref1;
+    seg.dest.virt = back;
+    seg.len = sizeof(back);
+    ck_assert_int_eq(xengnttab_grant_copy(tb, 1, &seg), 0);
+    ck_assert_int_eq(seg.status, GNTST_okay);
+    ck_assert_uint_eq(back[0], 0x11);
+    /* Destroyed with the grant still in its table. */
+    ck_assert_int_eq(simtest_sim(out, sizeof(out), "ctl destroy %u", a), 0);
+    xengntshr_close(sa);
+
+    /* Gone: nothing to copy from. */
+    ck_assert_int_eq(xengnttab_grant_copy(tb, 1, &seg), 0);
+    ck_assert_int_eq(seg.status, GNTST_bad_domain);
+
+    a = domain_with_id("new", 700);
+    sa = shr_open(a);
+    pa = xengntshr_share_pages(sa, b, 1, &ref2, 1);
+    ck_assert_ptr_nonnull(pa);
+    ck_assert_uint_eq(ref2, ref1); /* a fresh table hands out the same */
+    memset(pa, 0x22, PAGE);
+    memset(back, 0, sizeof(back));
+    ck_assert_int_eq(xengnttab_grant_copy(tb, 1, &seg), 0);
+    ck_assert_int_eq(seg.status, GNTST_okay);
+    ck_assert_uint_eq(back[0], 0x22);
+    xengntshr_close(sa);
+    ck_assert_int_eq(simtest_sim(out, sizeof(out), "ctl destroy %u", a), 0);
+    xengnttab_close(tb);
 }
 END_TEST
 
@@ -820,6 +930,8 @@ int main(void)
     tcase_add_test(tg, grant_unshare_while_mapped_keeps_page);
     tcase_add_test(tg, grant_copy_segments);
     tcase_add_test(tg, grant_copy_refused_entries);
+    tcase_add_test(tg, grant_copy_revoked_while_mapped);
+    tcase_add_test(tg, grant_copy_after_domid_reuse);
     tcase_add_test(tg, grant_fault_injection);
     tcase_add_test(tg, grant_set_max_grants);
     tcase_add_test(tg, grant_process_exit_releases_maps);
