@@ -538,8 +538,13 @@ static void *queue_main(void *arg)
             }
             if (queued)
                 tx_push(q);
-            /* Anything more to reap, or a TAP with more for us? */
-            RING_FINAL_CHECK_FOR_RESPONSES(&q->tx, n);
+            /* Anything more to reap, or a TAP with more for us?  TX
+             * answers only give pages back: be woken for them only when
+             * a frame no longer fits (they are reaped on every round). */
+            if (tx_room(q))
+                n = RING_HAS_UNCONSUMED_RESPONSES(&q->tx);
+            else
+                RING_FINAL_CHECK_FOR_RESPONSES(&q->tx, n);
             more = n;
             RING_FINAL_CHECK_FOR_RESPONSES(&q->rx, n);
             more |= n;
