@@ -90,6 +90,7 @@ enum sim_op {
     SIM_OP_DOMINFO,
     SIM_OP_DOM_GNT,         /* fds of another domain's grant table and RAM */
     SIM_OP_GNT_RECLAIM,     /* one way: a revoked grant's last pin is gone */
+    SIM_OP_HOSTINFO,        /* the host's IOMMU and Xen command line */
     SIM_OP__MAX,
 };
 
@@ -190,6 +191,18 @@ struct sim_dom_gnt_req {
 };
 struct sim_dom_gnt_rsp {
     uint64_t dom_instance;
+};
+
+/*
+ * HOSTINFO (privileged, as the sysctl and XENVER_commandline are): what
+ * the simulated host's Xen says about device assignment.  Set with
+ * "iovm-sim ctl host ...".
+ */
+#define SIM_CMDLINE_MAX 1024u
+struct sim_hostinfo_rsp {
+    uint32_t iommu;    /* I/O virtualisation enabled (directio) */
+    uint32_t intremap; /* interrupt remapping enabled */
+    char cmdline[SIM_CMDLINE_MAX]; /* Xen's command line, NUL-terminated */
 };
 
 /* GNT_RECLAIM: frees the entry if it is revoked and nothing holds it. */

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The few libxenctrl.so.4.17 calls iovm uses, for the simulator: opening
- * an interface and reading domain information.  As on Xen, only a
- * privileged domain may read other domains' information (EPERM
- * otherwise).  Trusts iovm-simd.
+ * an interface, reading domain information, and what the host's Xen says
+ * about device assignment (physinfo, the command line, the boot messages
+ * in the console ring).  As on Xen, only a privileged domain may ask
+ * (EPERM otherwise).  Trusts iovm-simd.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -126,4 +127,115 @@ SHIM_EXPORT int xc_domain_getinfo(xc_interface *xch, uint32_t first_domid,
     }
     free(rsp);
     return n;
+}
+
+/* ---------------------------------------------------------------- */
+/* the host: physinfo, version, console ring */
+
+static int hostinfo(xc_interface *xch, struct sim_hostinfo_rsp *rsp)
+{
+    size_t rlen;
+    int rc;
+
+    pthread_mutex_lock(&xch->conn.lock);
+    rc = shim_call(&xch->conn, SIM_OP_HOSTINFO, NULL, 0, rsp, sizeof(*rsp),
+                   &rlen, NULL, NULL);
+    pthread_mutex_unlock(&xch->conn.lock);
+    if (!rc && rlen != sizeof(*rsp))
+        rc = -EIO;
+    if (!rc)
+        rsp->cmdline[sizeof(rsp->cmdline) - 1] = '\0';
+    return rc;
+}
+
+SHIM_EXPORT int xc_physinfo(xc_interface *xch, xc_physinfo_t *info)
+{
+    struct sim_hostinfo_rsp h;
+    int rc = hostinfo(xch, &h);
+
+    if (rc) {
+        errno = -rc;
+        return -1;
+    }
+    memset(info, 0, sizeof(*info));
+    info->threads_per_core = 1;
+    info->cores_per_socket = 2;
+    info->nr_cpus = 2;
+    info->max_cpu_id = 1;
+    info->nr_nodes = 1;
+    info->cpu_khz = 2000000;
+    info->capabilities = XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_hvm |
+                         (h.iommu ? XEN_SYSCTL_PHYSCAP_directio : 0);
+    info->total_pages = 4u << 18; /* 4 GiB */
+    info->free_pages = 2u << 18;
+    info->max_mfn = info->total_pages - 1;
+    return 0;
+}
+
+/* XENVER_version and XENVER_commandline: 4.17, and the host's line. */
+SHIM_EXPORT int xc_version(xc_interface *xch, int cmd, void *arg)
+{
+    struct sim_hostinfo_rsp h;
+    int rc;
+
+    switch (cmd) {
+    case XENVER_version:
+        return (4 << 16) | 17;
+    case XENVER_commandline:
+        rc = hostinfo(xch, &h);
+        if (rc) {
+            errno = -rc;
+            return -1;
+        }
+        memcpy(arg, h.cmdline, sizeof(xen_commandline_t));
+        return 0;
+    default:
+        errno = ENOSYS;
+        return -1;
+    }
+}
+
+/*
+ * The boot messages Xen 4.17 prints about the IOMMU (as on an emulated
+ * VT-d), from the host's settings; clear and incremental reads are not
+ * kept apart (the ring never changes).
+ */
+SHIM_EXPORT int xc_readconsolering(xc_interface *xch, char *buffer,
+                                   unsigned int *pnr_chars, int clear,
+                                   int incremental, uint32_t *pindex)
+{
+    struct sim_hostinfo_rsp h;
+    char text[2048];
+    int rc = hostinfo(xch, &h), n;
+
+    if (rc) {
+        errno = -rc;
+        return -1;
+    }
+    if (h.iommu)
+        n = snprintf(text, sizeof(text),
+                     "(XEN) Xen version 4.17 (iovm-simd)\n"
+                     "(XEN) Command line: %s\n"
+                     "(XEN) Intel VT-d iommu 0 supported page sizes: 4kB, "
+                     "2MB, 1GB\n"
+                     "(XEN) Intel VT-d Interrupt Remapping %s.\n"
+                     "(XEN) I/O virtualisation enabled\n"
+                     "(XEN) Interrupt remapping %sabled\n",
+                     h.cmdline, h.intremap ? "enabled" : "not enabled",
+                     h.intremap ? "en" : "dis");
+    else
+        n = snprintf(text, sizeof(text),
+                     "(XEN) Xen version 4.17 (iovm-simd)\n"
+                     "(XEN) Command line: %s\n"
+                     "(XEN) I/O virtualisation disabled\n",
+                     h.cmdline);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n > *pnr_chars)
+        n = (int)*pnr_chars;
+    memcpy(buffer, text, (size_t)n);
+    *pnr_chars = (unsigned int)n;
+    if (pindex)
+        *pindex = (uint32_t)n;
+    return 0;
 }

@@ -21,6 +21,8 @@
  *   stats DOMID                    -> OK key=value...
  *   xs-stats                       -> OK nodes=... events_dropped=...
  *   xs-quota NAME VALUE            -> set a xenstore quota
+ *   host iommu|intremap on|off     -> what the host's Xen reports
+ *   host cmdline [WORD...]         -> Xen's command line
  *   stop                           -> OK, then simd exits
  */
 #include <errno.h>
@@ -226,6 +228,40 @@ static void ctl_grant(struct ctl_conn *cc, char **argv, int argc)
                  !!(w & SIM_GNTW_REVOKED));
 }
 
+static void ctl_host(struct ctl_conn *cc, char **argv, int argc)
+{
+    struct simd *sd = cc->sd;
+    size_t used = 0;
+    int i;
+
+    if (!strcmp(argv[1], "cmdline")) {
+        sd->host_cmdline[0] = '\0';
+        for (i = 2; i < argc; i++) {
+            int n = snprintf(sd->host_cmdline + used,
+                             sizeof(sd->host_cmdline) - used, "%s%s",
+                             i > 2 ? " " : "", argv[i]);
+
+            if (n < 0 || (size_t)n >= sizeof(sd->host_cmdline) - used) {
+                ctl_err(cc, E2BIG, "host cmdline: too long");
+                return;
+            }
+            used += (size_t)n;
+        }
+        ctl_send(cc, "OK");
+        return;
+    }
+    if (argc != 3 || (strcmp(argv[2], "on") && strcmp(argv[2], "off")) ||
+        (strcmp(argv[1], "iommu") && strcmp(argv[1], "intremap"))) {
+        ctl_err(cc, EINVAL, "host iommu|intremap on|off, host cmdline ...");
+        return;
+    }
+    if (!strcmp(argv[1], "iommu"))
+        sd->host_iommu = !strcmp(argv[2], "on");
+    else
+        sd->host_intremap = !strcmp(argv[2], "on");
+    ctl_send(cc, "OK");
+}
+
 static void ctl_xs_quota(struct ctl_conn *cc, char **argv, int argc)
 {
     struct xs_quota *q = xs_store_quota(xs_server_store(cc->sd->xs));
@@ -264,11 +300,11 @@ static void ctl_xs_quota(struct ctl_conn *cc, char **argv, int argc)
 static void ctl_line(struct ctl_conn *cc, char *line)
 {
     struct simd *sd = cc->sd;
-    char *argv[8], *save = NULL, *tok;
+    char *argv[16], *save = NULL, *tok;
     int argc = 0;
     struct sim_dom *d;
 
-    for (tok = strtok_r(line, " \t", &save); tok && argc < 8;
+    for (tok = strtok_r(line, " \t", &save); tok && argc < 16;
          tok = strtok_r(NULL, " \t", &save))
         argv[argc++] = tok;
     if (!argc) {
@@ -352,6 +388,8 @@ static void ctl_line(struct ctl_conn *cc, char *line)
                  (unsigned long long)xs_server_events_dropped(sd->xs));
     } else if (!strcmp(argv[0], "xs-quota")) {
         ctl_xs_quota(cc, argv, argc);
+    } else if (!strcmp(argv[0], "host") && argc >= 2) {
+        ctl_host(cc, argv, argc);
     } else if (!strcmp(argv[0], "stop") && argc == 1) {
         ctl_send(cc, "OK");
         sd->stopping = true;

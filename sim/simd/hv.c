@@ -359,6 +359,24 @@ static bool hv_dispatch(struct hv_conn *c, const struct sim_hdr *h,
         rc = 0;
         break;
     }
+    case SIM_OP_HOSTINFO: {
+        struct sim_hostinfo_rsp *rsp = out;
+        struct simd *sd = c->dom->sd;
+
+        if (c->kind != SIM_HANDLE_CTRL || h->len != 0)
+            break;
+        if (!c->dom->priv) {
+            rc = -EPERM;
+            break;
+        }
+        memset(rsp, 0, sizeof(*rsp));
+        rsp->iommu = sd->host_iommu;
+        rsp->intremap = sd->host_iommu && sd->host_intremap;
+        snprintf(rsp->cmdline, sizeof(rsp->cmdline), "%s", sd->host_cmdline);
+        olen = sizeof(*rsp);
+        rc = 0;
+        break;
+    }
     case SIM_OP_GNT_RECLAIM: {
         const struct sim_gnt_reclaim_req *req = body;
 

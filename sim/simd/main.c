@@ -118,7 +118,9 @@ int main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     enum iovm_log_level level = IOVM_LOG_INFO;
-    struct simd sd = { .control_fd = -1, .next_domid = 1 };
+    struct simd sd = { .control_fd = -1, .next_domid = 1,
+                       .host_iommu = true, .host_intremap = true,
+                       .host_cmdline = "dom0_mem=1024M iommu=required" };
     struct sim_dom *dom0, *d;
     int ready[2] = { -1, -1 }, c, rc, sfd;
     bool daemonize = false;

@@ -147,6 +147,9 @@ struct simd {
     bool stopping;
     struct xs_sock *xs_socks;
     struct ctl_conn *ctl_conns;
+    /* The host, as its Xen reports it. */
+    bool host_iommu, host_intremap;
+    char host_cmdline[SIM_CMDLINE_MAX];
 };
 
 /* domain.c */
