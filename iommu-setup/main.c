@@ -9,18 +9,24 @@
  *           3 weak (ready, but not enforced, quarantine off, or interrupt
  *           remapping not known), 4 the hypervisor could not be asked,
  *           2 bad usage.
+ *   xl-config  prints a driver domain's xl config for the devices given,
+ *           with its maptrack limit sized for the guests it will serve.
  *
  * Trusts the hypervisor and the command line's user (root in dom0), but
  * checks every argument.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 
 #include "hv.h"
 #include "log.h"
+#include "util.h"
 
 #define EXIT_READY 0
 #define EXIT_UNSAFE 1
@@ -30,10 +36,19 @@
 
 static const char usage_text[] =
     "usage: iovm-iommu [--json] [--log-level LEVEL] check\n"
+    "       iovm-iommu xl-config --name NAME [--memory MIB] [--vcpus N]\n"
+    "                  [--guests N] [--disks N] [--vifs N] [--kernel PATH]\n"
+    "                  [--ramdisk PATH] [--extra ARGS] BDF...\n"
     "\n"
-    "  check   is Xen's IOMMU on, with interrupt remapping, and enforced\n"
-    "          (iommu=required)?  Exit 0 ready, 1 unsafe, 3 weak, 4 the\n"
-    "          hypervisor could not be asked.\n"
+    "  check      is Xen's IOMMU on, with interrupt remapping, and enforced\n"
+    "             (iommu=required)?  Exit 0 ready, 1 unsafe, 3 weak, 4 the\n"
+    "             hypervisor could not be asked.\n"
+    "  xl-config  a driver domain's xl config (type pv, driver_domain=1)\n"
+    "             owning the PCI devices BDF... (DDDD:BB:DD.F), serving up\n"
+    "             to --guests guests (default 16) with --disks disks\n"
+    "             (default 2) and --vifs vifs (default 1) each; memory\n"
+    "             default 512 MiB, vCPUs 2, kernel and initrd those of the\n"
+    "             running dom0 kernel.\n"
     "\n"
     "  --json             machine-readable output\n"
     "  --log-level LEVEL  err, warn, info (default) or debug\n"
@@ -144,6 +159,186 @@ static int cmd_check(bool json)
     return status;
 }
 
+/* ---------------------------------------------------------------- */
+/* xl-config */
+
+/* Grant mappings per maptrack frame (8-byte entries in a 4 KiB page). */
+#define MAPTRACK_PER_FRAME 512u
+/* iovm-blkback's defaults: persistent grants per queue, ring pages. */
+#define BLK_PGRANTS 4096u
+#define BLK_RING_PAGES 16u
+#define BLK_QUEUES_MAX 16u
+/* Xen's default bound on any domain's max_maptrack_frames. */
+#define XEN_MAPTRACK_FRAMES_MAX 1024u
+
+/* A PCI address as xl takes it: DDDD:BB:DD.F, lower-case hex. */
+static bool bdf_ok(const char *s)
+{
+    static const char shape[] = "xxxx:xx:xx.x";
+    unsigned int dev, fn;
+    size_t i;
+
+    if (strlen(s) != sizeof(shape) - 1)
+        return false;
+    for (i = 0; shape[i]; i++) {
+        if (shape[i] == 'x' ? !isxdigit((unsigned char)s[i]) ||
+                                  isupper((unsigned char)s[i])
+                            : s[i] != shape[i])
+            return false;
+    }
+    dev = (unsigned int)strtoul(s + 8, NULL, 16);
+    fn = (unsigned int)strtoul(s + 11, NULL, 16);
+    return dev < 32 && fn < 8;
+}
+
+/* A name xl and xenstore take: letters, digits, '-', '_', '.'. */
+static bool name_ok(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (!n || n > 64 || s[0] == '.' || s[0] == '-')
+        return false;
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+            return false;
+    return true;
+}
+
+/* A value for a double-quoted xl string: no quote, backslash or newline. */
+static bool xl_str_ok(const char *s)
+{
+    return !strpbrk(s, "\"\\\n\r");
+}
+
+static unsigned int uint_arg(const char *opt, const char *v, unsigned int min,
+                             unsigned int max)
+{
+    unsigned int n;
+
+    if (iovm_parse_uint(v, max, &n) || n < min) {
+        fprintf(stderr, "iovm-iommu: %s: not a number in %u..%u: %s (see "
+                        "--help)\n", opt, min, max, v);
+        exit(EXIT_USAGE);
+    }
+    return n;
+}
+
+static int cmd_xl_config(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "name", required_argument, NULL, 'n' },
+        { "memory", required_argument, NULL, 'm' },
+        { "vcpus", required_argument, NULL, 'c' },
+        { "guests", required_argument, NULL, 'g' },
+        { "disks", required_argument, NULL, 'd' },
+        { "vifs", required_argument, NULL, 'v' },
+        { "kernel", required_argument, NULL, 'k' },
+        { "ramdisk", required_argument, NULL, 'r' },
+        { "extra", required_argument, NULL, 'e' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *name = NULL, *kernel = NULL, *ramdisk = NULL;
+    const char *extra = "console=hvc0";
+    unsigned int memory = 512, vcpus = 2, guests = 16, disks = 2, vifs = 1;
+    unsigned long long maps, blk_maps, net_maps, frames;
+    char kbuf[PATH_MAX], rbuf[PATH_MAX];
+    unsigned int queues;
+    struct utsname u;
+    int c, i;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': name = optarg; break;
+        case 'm': memory = uint_arg("--memory", optarg, 128, 1u << 20); break;
+        case 'c': vcpus = uint_arg("--vcpus", optarg, 1, 128); break;
+        case 'g': guests = uint_arg("--guests", optarg, 1, 4096); break;
+        case 'd': disks = uint_arg("--disks", optarg, 0, 64); break;
+        case 'v': vifs = uint_arg("--vifs", optarg, 0, 64); break;
+        case 'k': kernel = optarg; break;
+        case 'r': ramdisk = optarg; break;
+        case 'e': extra = optarg; break;
+        default: usage_exit("xl-config: unknown option ", argv[optind - 1]);
+        }
+    }
+    if (!name)
+        usage_exit("xl-config: --name is required", "");
+    if (!name_ok(name))
+        usage_exit("xl-config: not a domain name: ", name);
+    if (optind >= argc)
+        usage_exit("xl-config: no PCI device given", "");
+    for (i = optind; i < argc; i++)
+        if (!bdf_ok(argv[i]))
+            usage_exit("xl-config: not a PCI address (DDDD:BB:DD.F): ",
+                       argv[i]);
+    if (!kernel || !ramdisk) {
+        if (uname(&u) < 0) {
+            fprintf(stderr, "iovm-iommu: uname: %s\n", strerror(errno));
+            return EXIT_UNSAFE;
+        }
+        snprintf(kbuf, sizeof(kbuf), "/boot/vmlinuz-%s", u.release);
+        snprintf(rbuf, sizeof(rbuf), "/boot/initrd.img-%s", u.release);
+        if (!kernel)
+            kernel = kbuf;
+        if (!ramdisk)
+            ramdisk = rbuf;
+    }
+    if (!xl_str_ok(kernel) || !xl_str_ok(ramdisk) || !xl_str_ok(extra))
+        usage_exit("xl-config: a quote, backslash or newline in --kernel, "
+                   "--ramdisk or --extra", "");
+
+    /* Every grant the driver domain maps takes a maptrack entry.  A disk
+     * maps its ring pages and, with persistent grants, up to BLK_PGRANTS
+     * guest pages per queue (iovm-blkback's default cap), one queue per
+     * vCPU; a vif maps only its rings (data moves by grant copy). */
+    queues = vcpus < BLK_QUEUES_MAX ? vcpus : BLK_QUEUES_MAX;
+    blk_maps = (unsigned long long)guests * disks * queues *
+               (BLK_PGRANTS + BLK_RING_PAGES);
+    net_maps = (unsigned long long)guests * vifs * (queues * 2ull + 1);
+    maps = blk_maps + net_maps;
+    /* A quarter more for devices being replaced while the old ones'
+     * mappings are still held (a backend restart, a re-attach). */
+    frames = (maps + maps / 4 + MAPTRACK_PER_FRAME - 1) / MAPTRACK_PER_FRAME;
+    if (frames < 32)
+        frames = 32;
+
+    printf("# A driver domain owning %d PCI device%s, from iovm-iommu "
+           "xl-config.\n", argc - optind, argc - optind == 1 ? "" : "s");
+    printf("# Make the devices assignable first (xl pci-assignable-add), "
+           "after iovm-iommu check.\n");
+    printf("name = \"%s\"\n", name);
+    printf("type = \"pv\"\n");
+    printf("driver_domain = 1\n");
+    printf("memory = %u\n", memory);
+    printf("vcpus = %u\n", vcpus);
+    printf("kernel = \"%s\"\n", kernel);
+    printf("ramdisk = \"%s\"\n", ramdisk);
+    printf("extra = \"%s\"\n", extra);
+    printf("# permissive=0: the domain may not write arbitrary config space "
+           "(XSA-120); no seize.\n");
+    printf("pci = [ ");
+    for (i = optind; i < argc; i++)
+        printf("%s'%s,permissive=0'", i > optind ? ", " : "", argv[i]);
+    printf(" ]\n");
+    printf("# Grant mappings: %u guests x %u disks x %u queues x (%u "
+           "persistent grants + %u ring pages) = %llu,\n",
+           guests, disks, queues, BLK_PGRANTS, BLK_RING_PAGES, blk_maps);
+    printf("#   + %u guests x %u vifs x (2 x %u queue rings + 1 control "
+           "ring) = %llu; %llu in all,\n",
+           guests, vifs, queues, net_maps, maps);
+    printf("#   a quarter more for restarts, %u per frame, at least 32.\n",
+           MAPTRACK_PER_FRAME);
+    if (frames > XEN_MAPTRACK_FRAMES_MAX)
+        printf("# Above Xen's default limit (gnttab_max_maptrack_frames="
+               "%u): raise it on Xen's command line, or xl create fails.\n",
+               XEN_MAPTRACK_FRAMES_MAX);
+    printf("max_maptrack_frames = %llu\n", frames);
+    printf("# Its own grant table: it grants pages only as a frontend "
+           "itself (none here).\n");
+    printf("max_grant_frames = 32\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -176,6 +371,8 @@ int main(int argc, char **argv)
     iovm_log_init("iovm-iommu", level);
     if (optind >= argc)
         usage_exit("no command given", "");
+    if (!strcmp(argv[optind], "xl-config"))
+        return cmd_xl_config(argc - optind, argv + optind);
     if (!strcmp(argv[optind], "check")) {
         if (optind + 1 != argc)
             usage_exit("check: unexpected argument ", argv[optind + 1]);

@@ -3,7 +3,9 @@
 # iovm-iommu check in dom0 on simulated hosts whose Xen reports the IOMMU
 # on (enforced or not), off, on without interrupt remapping, and with
 # quarantine off: the verdict line, the exit status by verdict, --json;
-# refused outside dom0 (the sysctl is privileged) and on bad usage.
+# refused outside dom0 (the sysctl is privileged).  iovm-iommu xl-config:
+# its output creates a driver domain with the simulator's xl, its
+# maptrack sizing, and each bad argument.
 . "${IOVM_TEST_SRCDIR:-.}/tests/sim/lib.sh"
 
 IOMMU=$IOVM_TEST_BUILDDIR/iommu-setup/iovm-iommu
@@ -62,6 +64,36 @@ rc=$?
 set -e
 expect_eq "$rc" 4 "outside dom0: cannot ask"
 grep -q "physinfo: Operation not permitted" "$T/err" || fail "outside dom0: $(cat "$T/err")"
+
+# xl-config: what the simulator's xl (libxl 4.17's parsing) takes as is.
+"$IOMMU" xl-config --name dd2 --vcpus 2 --guests 4 --disks 1 --vifs 2 \
+    --kernel /boot/vmlinuz --ramdisk /boot/initrd.img \
+    0000:00:06.0 0000:00:05.0 >"$T/dd2.cfg"
+grep -q "^pci = \[ '0000:00:06.0,permissive=0', '0000:00:05.0,permissive=0' \]$" \
+    "$T/dd2.cfg" || fail "xl-config pci: $(cat "$T/dd2.cfg")"
+# 4 x 1 x 2 x (4096 + 16) + 4 x 2 x (2 x 2 + 1) = 32936 maps, +1/4, 512 a frame
+grep -q "^max_maptrack_frames = 81$" "$T/dd2.cfg" ||
+    fail "xl-config maptrack: $(grep maptrack "$T/dd2.cfg")"
+dd2=$(sim xl create "$T/dd2.cfg") || fail "xl create of xl-config's output"
+expect_eq "$(sim exec 0 -- xenstore-read "/local/domain/$dd2/name")" dd2 \
+    "xl-config's config creates the domain"
+sim exec 0 -- xenstore-exists "/local/domain/$dd2/libxl" ||
+    fail "xl-config: not a driver domain (no ~/libxl)"
+echo "ok: xl-config gives a driver domain"
+"$IOMMU" xl-config --name dd3 0000:00:06.0 | grep -q '^kernel = "/boot/vmlinuz-' ||
+    fail "xl-config: default kernel is not the running one's"
+echo "ok: xl-config: the running kernel by default"
+
+bad_usage "name is required" "$IOMMU" xl-config 0000:00:06.0
+bad_usage "not a domain name" "$IOMMU" xl-config --name 'a b' 0000:00:06.0
+bad_usage "no PCI device" "$IOMMU" xl-config --name dd
+bad_usage "not a PCI address" "$IOMMU" xl-config --name dd 00:06.0
+bad_usage "not a PCI address" "$IOMMU" xl-config --name dd 0000:00:20.0
+bad_usage "not a PCI address" "$IOMMU" xl-config --name dd 0000:00:06.8
+bad_usage "not a number" "$IOMMU" xl-config --name dd --vcpus 0 0000:00:06.0
+bad_usage "not a number" "$IOMMU" xl-config --name dd --memory lots 0000:00:06.0
+bad_usage "a quote" "$IOMMU" xl-config --name dd --extra 'x"y' 0000:00:06.0
+bad_usage "unknown option" "$IOMMU" xl-config --name dd --seize 0000:00:06.0
 
 bad_usage "no command" "$IOMMU"
 bad_usage "unknown command frob" "$IOMMU" frob
