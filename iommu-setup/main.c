@@ -9,6 +9,9 @@
  *           3 weak (ready, but not enforced, quarantine off, or interrupt
  *           remapping not known), 4 the hypervisor could not be asked,
  *           2 bad usage.
+ *   list    every PCI device: class, ids, driver, IOMMU group, reset
+ *           methods, whether its path isolates it (ACS), and whether it
+ *           could go to a driver domain, with every reason it cannot.
  *   xl-config  prints a driver domain's xl config for the devices given,
  *           with its maptrack limit sized for the guests it will serve.
  *
@@ -26,6 +29,7 @@
 
 #include "hv.h"
 #include "log.h"
+#include "pci.h"
 #include "util.h"
 
 #define EXIT_READY 0
@@ -36,6 +40,7 @@
 
 static const char usage_text[] =
     "usage: iovm-iommu [--json] [--log-level LEVEL] check\n"
+    "       iovm-iommu [--json] [--sysfs-root DIR] list\n"
     "       iovm-iommu xl-config --name NAME [--memory MIB] [--vcpus N]\n"
     "                  [--guests N] [--disks N] [--vifs N] [--kernel PATH]\n"
     "                  [--ramdisk PATH] [--extra ARGS] BDF...\n"
@@ -43,6 +48,10 @@ static const char usage_text[] =
     "  check      is Xen's IOMMU on, with interrupt remapping, and enforced\n"
     "             (iommu=required)?  Exit 0 ready, 1 unsafe, 3 weak, 4 the\n"
     "             hypervisor could not be asked.\n"
+    "  list       every PCI device with its class, ids, driver, IOMMU\n"
+    "             group, reset methods, ACS on its path, and whether it\n"
+    "             could be assigned (every reason it cannot).  Exit 4 when\n"
+    "             the hypervisor or dom0's devices could not be read.\n"
     "  xl-config  a driver domain's xl config (type pv, driver_domain=1)\n"
     "             owning the PCI devices BDF... (DDDD:BB:DD.F), serving up\n"
     "             to --guests guests (default 16) with --disks disks\n"
@@ -51,6 +60,7 @@ static const char usage_text[] =
     "             running dom0 kernel.\n"
     "\n"
     "  --json             machine-readable output\n"
+    "  --sysfs-root DIR   read sysfs and procfs under DIR (tests)\n"
     "  --log-level LEVEL  err, warn, info (default) or debug\n"
     "  -h, --help         this text\n";
 
@@ -157,6 +167,128 @@ static int cmd_check(bool json)
                hv.cmdline);
     }
     return status;
+}
+
+/* ---------------------------------------------------------------- */
+/* list */
+
+static void reset_str(const struct iommu_pci_dev *d, char *buf, size_t len)
+{
+    if (!d->reset)
+        snprintf(buf, len, "none");
+    else
+        snprintf(buf, len, "%s%s", d->reset_text,
+                 d->reset_inferred ? "*" : "");
+}
+
+static int cmd_list(const char *root, bool json)
+{
+    struct iommu_pci_use uses[64];
+    struct iommu_pci_refusal why[IOMMU_PCI_MAX_REASONS];
+    struct iommu_pci_dev *devs = NULL;
+    struct iommu_pci_host host;
+    struct iommu_hv hv;
+    size_t n = 0, nuses = 0, nwhy, i, k;
+    char err[256], reset[80];
+    int rc;
+
+    rc = iommu_hv_probe(&hv, err, sizeof(err));
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: %s\n", err);
+        return EXIT_NOHV;
+    }
+    rc = iommu_pci_dom0_uses(root, uses, IOVM_ARRAY_SIZE(uses), &nuses);
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: what dom0 uses (under %s/proc, "
+                        "/sys): %s\n",
+                *root ? root : "", strerror(-rc));
+        return EXIT_NOHV;
+    }
+    rc = iommu_pci_scan(root, &devs, &n);
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: scanning %s/sys/bus/pci/devices: %s\n",
+                root, strerror(-rc));
+        return EXIT_NOHV;
+    }
+    if (json)
+        printf("[");
+    else
+        printf("%-12s %-6s %-9s %-12s %-5s %-16s %-4s %s\n", "BDF", "CLASS",
+               "ID", "DRIVER", "GROUP", "RESET", "ACS", "ASSIGNABLE");
+    for (i = 0; i < n; i++) {
+        const struct iommu_pci_dev *d = &devs[i];
+        const char *self = d->bdf;
+        bool ok;
+
+        host = (struct iommu_pci_host){
+            .iommu = hv.iommu, .intremap = hv.intremap,
+            .assign = &self, .nassign = 1,
+            .dom0 = uses, .ndom0 = nuses,
+        };
+        rc = iommu_pci_check_assign(devs, n, i, &host, why,
+                                    IOVM_ARRAY_SIZE(why), &nwhy);
+        if (rc && rc != -ENOSPC) {
+            fprintf(stderr, "iovm-iommu: %s: %s\n", d->bdf, strerror(-rc));
+            iommu_pci_free(devs);
+            return EXIT_NOHV;
+        }
+        ok = iommu_pci_assignable(why, nwhy);
+        reset_str(d, reset, sizeof(reset));
+        if (json) {
+            printf("%s{\"bdf\":\"%s\",\"class\":\"%06x\",\"vendor\":"
+                   "\"%04x\",\"device\":\"%04x\",\"driver\":",
+                   i ? "," : "", d->bdf, d->class_code, d->vendor, d->device);
+            if (d->driver[0])
+                json_str(stdout, d->driver);
+            else
+                printf("null");
+            printf(",\"iommu_group\":");
+            if (d->group >= 0)
+                printf("%d", d->group);
+            else
+                printf("null");
+            printf(",\"reset\":");
+            json_str(stdout, d->reset ? d->reset_text : "");
+            printf(",\"reset_inferred\":%s,\"acs_path\":%s,"
+                   "\"acs_missing\":",
+                   d->reset_inferred ? "true" : "false",
+                   d->acs_path ? "true" : "false");
+            if (d->acs_missing[0])
+                json_str(stdout, d->acs_missing);
+            else
+                printf("null");
+            printf(",\"assignable\":%s,\"reasons\":[", ok ? "true" : "false");
+            for (k = 0; k < nwhy; k++) {
+                printf("%s{\"code\":\"%s\",\"note\":%s,\"text\":",
+                       k ? "," : "", iommu_pci_reason_name(why[k].code),
+                       why[k].note ? "true" : "false");
+                json_str(stdout, why[k].text);
+                printf("}");
+            }
+            printf("]}");
+        } else {
+            char id[16];
+
+            snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
+            printf("%-12s %06x %-9s %-12s ", d->bdf, d->class_code, id,
+                   d->driver[0] ? d->driver : "-");
+            if (d->group >= 0)
+                printf("%-5d ", d->group);
+            else
+                printf("%-5s ", "-");
+            printf("%-16s %-4s %s\n", reset, d->acs_path ? "yes" : "no",
+                   ok ? "yes" : "no");
+            for (k = 0; k < nwhy; k++)
+                printf("    %s: %s\n", why[k].note ? "note" : "refused",
+                       why[k].text);
+        }
+    }
+    if (json)
+        printf("]\n");
+    else
+        printf("(reset*: inferred; the kernel has no reset_method file)\n");
+    iommu_pci_free(devs);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- */
@@ -343,11 +475,13 @@ int main(int argc, char **argv)
 {
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
+        { "sysfs-root", required_argument, NULL, 'r' },
         { "log-level", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     enum iovm_log_level level = IOVM_LOG_INFO;
+    const char *root = "";
     bool json = false;
     int c;
 
@@ -356,6 +490,11 @@ int main(int argc, char **argv)
         switch (c) {
         case 'j':
             json = true;
+            break;
+        case 'r':
+            root = optarg;
+            if (!*root)
+                usage_exit("--sysfs-root: empty", "");
             break;
         case 'l':
             if (iovm_log_level_parse(optarg, &level))
@@ -371,6 +510,11 @@ int main(int argc, char **argv)
     iovm_log_init("iovm-iommu", level);
     if (optind >= argc)
         usage_exit("no command given", "");
+    if (!strcmp(argv[optind], "list")) {
+        if (optind + 1 != argc)
+            usage_exit("list: unexpected argument ", argv[optind + 1]);
+        return cmd_list(root, json);
+    }
     if (!strcmp(argv[optind], "xl-config"))
         return cmd_xl_config(argc - optind, argv + optind);
     if (!strcmp(argv[optind], "check")) {

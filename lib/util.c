@@ -130,7 +130,7 @@ uint64_t iovm_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static int hexval(char c)
+int iovm_hexval(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -148,7 +148,7 @@ int iovm_parse_mac(const char *s, uint8_t mac[6])
     if (!s || strlen(s) != 17)
         return -EINVAL;
     for (i = 0; i < 6; i++) {
-        int hi = hexval(s[i * 3]), lo = hexval(s[i * 3 + 1]);
+        int hi = iovm_hexval(s[i * 3]), lo = iovm_hexval(s[i * 3 + 1]);
 
         if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
             return -EINVAL;

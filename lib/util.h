@@ -30,6 +30,8 @@ int iovm_parse_uint(const char *s, unsigned int max, unsigned int *out);
 int iovm_parse_size(const char *s, uint64_t *out);
 /* "xx:xx:xx:xx:xx:xx" (hex, either case): 0 or -EINVAL. */
 int iovm_parse_mac(const char *s, uint8_t mac[6]);
+/* The value of one hex digit (either case), or -1. */
+int iovm_hexval(char c);
 
 /* Write or read exactly len bytes; return 0 or -errno (-EIO on EOF). */
 int iovm_write_all(int fd, const void *buf, size_t len);

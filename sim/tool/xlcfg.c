@@ -1608,17 +1608,6 @@ static bool vif_uint(const char *s, int *out)
     return true;
 }
 
-static int vif_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * xl's mac=: six strtoul(16) numbers <= 255, each followed by one
  * separator.  We take 1 or 2 hex digits per byte, ':' between, nothing
@@ -1629,11 +1618,11 @@ static bool vif_mac(const char *s, uint8_t mac[6])
     unsigned int i;
 
     for (i = 0; i < 6; i++) {
-        int hi = vif_hex(s[0]), lo;
+        int hi = iovm_hexval(s[0]), lo;
 
         if (hi < 0)
             return false;
-        lo = vif_hex(s[1]);
+        lo = iovm_hexval(s[1]);
         if (lo >= 0) {
             mac[i] = (uint8_t)(hi << 4 | lo);
             s += 2;

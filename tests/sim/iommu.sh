@@ -3,7 +3,8 @@
 # iovm-iommu check in dom0 on simulated hosts whose Xen reports the IOMMU
 # on (enforced or not), off, on without interrupt remapping, and with
 # quarantine off: the verdict line, the exit status by verdict, --json;
-# refused outside dom0 (the sysctl is privileged).  iovm-iommu xl-config:
+# refused outside dom0 (the sysctl is privileged).  iovm-iommu list on a
+# fake sysfs tree (table and --json).  iovm-iommu xl-config:
 # its output creates a driver domain with the simulator's xl, its
 # maptrack sizing, and each bad argument.
 . "${IOVM_TEST_SRCDIR:-.}/tests/sim/lib.sh"
@@ -65,6 +66,62 @@ set -e
 expect_eq "$rc" 4 "outside dom0: cannot ask"
 grep -q "physinfo: Operation not permitted" "$T/err" || fail "outside dom0: $(cat "$T/err")"
 
+# list on a fake sysfs: an NVMe holding dom0's root filesystem, and an
+# unbound NIC (both with FLR, on the root bus).  Every refusal case has
+# its own unit test (check-iommu-pci); this is the command around them.
+R=$T/root
+mkdev() { # BDF CLASS VENDOR DEVICE
+    dir=$R/sys/devices/pci0000:00/$1
+    mkdir -p "$dir" "$R/sys/bus/pci/devices"
+    echo "$2" >"$dir/class"
+    echo "$3" >"$dir/vendor"
+    echo "$4" >"$dir/device"
+    echo 0 >"$dir/irq"
+    for i in 1 2 3 4 5 6 7; do
+        echo "0x0000000000000000 0x0000000000000000 0x0000000000000000"
+    done >"$dir/resource"
+    echo flr >"$dir/reset_method"
+    head -c 256 /dev/zero >"$dir/config"
+    ln -s "../../../devices/pci0000:00/$1" "$R/sys/bus/pci/devices/$1"
+}
+mkdev 0000:00:05.0 0x010802 0x1b36 0x0010
+mkdev 0000:00:06.0 0x020000 0x8086 0x100e
+mkdir -p "$R/sys/bus/pci/drivers/nvme" "$R/sys/dev/block" "$R/proc/self" \
+    "$R/sys/devices/pci0000:00/0000:00:05.0/nvme/nvme0/nvme0n1"
+ln -s ../../../bus/pci/drivers/nvme "$R/sys/devices/pci0000:00/0000:00:05.0/driver"
+ln -s ../../devices/pci0000:00/0000:00:05.0/nvme/nvme0/nvme0n1 "$R/sys/dev/block/259:0"
+echo "21 1 259:0 / / rw,relatime shared:1 - ext4 /dev/nvme0n1 rw" >"$R/proc/self/mountinfo"
+
+sim exec 0 -- "$IOMMU" --sysfs-root "$R" list >"$T/list" || fail "list: $(cat "$T/list")"
+grep -q "^0000:00:06.0 020000 8086:100e -  .* flr  .* yes  yes$" "$T/list" ||
+    fail "list: the NIC is not assignable: $(cat "$T/list")"
+grep -q "^0000:00:05.0 010802 1b36:0010 nvme .* no$" "$T/list" ||
+    fail "list: the root disk is assignable: $(cat "$T/list")"
+grep -q "refused: holds dom0's root filesystem (/dev/nvme0n1)" "$T/list" ||
+    fail "list: no reason for the root disk: $(cat "$T/list")"
+echo "ok: list: root disk refused, NIC assignable"
+sim exec 0 -- "$IOMMU" --json --sysfs-root "$R" list >"$T/list.json"
+python3 - "$T/list.json" <<'PY' || fail "list --json: $(cat "$T/list.json")"
+import json, sys
+d = {x["bdf"]: x for x in json.load(open(sys.argv[1]))}
+assert d["0000:00:06.0"]["assignable"] is True
+assert d["0000:00:05.0"]["assignable"] is False
+assert "dom0-uses" in [r["code"] for r in d["0000:00:05.0"]["reasons"]]
+assert d["0000:00:05.0"]["driver"] == "nvme" and d["0000:00:06.0"]["driver"] is None
+PY
+echo "ok: list --json"
+sim ctl host iommu off >/dev/null
+sim exec 0 -- "$IOMMU" --sysfs-root "$R" list >"$T/list" || fail "list: $(cat "$T/list")"
+grep -q "^0000:00:06.0 .* no$" "$T/list" || fail "list without IOMMU: $(cat "$T/list")"
+grep -q "refused: .*IOMMU" "$T/list" || fail "list without IOMMU: no reason: $(cat "$T/list")"
+echo "ok: list: nothing assignable without the IOMMU"
+sim ctl host iommu on >/dev/null
+set +e
+sim exec 0 -- "$IOMMU" --sysfs-root "$T/none" list >/dev/null 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 4 "list: an unreadable tree"
+
 # xl-config: what the simulator's xl (libxl 4.17's parsing) takes as is.
 "$IOMMU" xl-config --name dd2 --vcpus 2 --guests 4 --disks 1 --vifs 2 \
     --kernel /boot/vmlinuz --ramdisk /boot/initrd.img \
@@ -98,6 +155,8 @@ bad_usage "unknown option" "$IOMMU" xl-config --name dd --seize 0000:00:06.0
 bad_usage "no command" "$IOMMU"
 bad_usage "unknown command frob" "$IOMMU" frob
 bad_usage "unexpected argument" "$IOMMU" check extra
+bad_usage "unexpected argument" "$IOMMU" list extra
+bad_usage "empty" "$IOMMU" --sysfs-root "" list
 bad_usage "unknown option" "$IOMMU" --frob check
 bad_usage "not a level" "$IOMMU" --log-level loud check
 "$IOMMU" --help | grep -q "^usage: iovm-iommu" || fail "--help"
