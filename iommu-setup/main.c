@@ -12,6 +12,9 @@
  *   list    every PCI device: class, ids, driver, IOMMU group, reset
  *           methods, whether its path isolates it (ACS), and whether it
  *           could go to a driver domain, with every reason it cannot.
+ *   assign  vets devices as list does and, if none is refused, makes them
+ *           assignable (unbind, pciback, reset, quarantine), recording
+ *           what it did; release gives them back to their drivers.
  *   xl-config  prints a driver domain's xl config for the devices given,
  *           with its maptrack limit sized for the guests it will serve.
  *
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "assign.h"
 #include "hv.h"
 #include "log.h"
 #include "pci.h"
@@ -41,6 +45,8 @@
 static const char usage_text[] =
     "usage: iovm-iommu [--json] [--log-level LEVEL] check\n"
     "       iovm-iommu [--json] [--sysfs-root DIR] list\n"
+    "       iovm-iommu [--sysfs-root DIR] [--state-dir DIR] assign BDF...\n"
+    "       iovm-iommu [--sysfs-root DIR] [--state-dir DIR] release BDF...\n"
     "       iovm-iommu xl-config --name NAME [--memory MIB] [--vcpus N]\n"
     "                  [--guests N] [--disks N] [--vifs N] [--kernel PATH]\n"
     "                  [--ramdisk PATH] [--extra ARGS] BDF...\n"
@@ -52,6 +58,13 @@ static const char usage_text[] =
     "             group, reset methods, ACS on its path, and whether it\n"
     "             could be assigned (every reason it cannot).  Exit 4 when\n"
     "             the hypervisor or dom0's devices could not be read.\n"
+    "  assign     refuses, with every reason, unless each device could go\n"
+    "             to a driver domain (the devices named go together); then\n"
+    "             unbinds each from its driver, binds it to pciback, resets\n"
+    "             it and quarantines it, undoing all on a failure, and\n"
+    "             records the driver it had in the state directory.\n"
+    "  release    quarantine off, reset, out of pciback, back to the\n"
+    "             driver it had; refused while a domain has it.\n"
     "  xl-config  a driver domain's xl config (type pv, driver_domain=1)\n"
     "             owning the PCI devices BDF... (DDDD:BB:DD.F), serving up\n"
     "             to --guests guests (default 16) with --disks disks\n"
@@ -61,6 +74,7 @@ static const char usage_text[] =
     "\n"
     "  --json             machine-readable output\n"
     "  --sysfs-root DIR   read sysfs and procfs under DIR (tests)\n"
+    "  --state-dir DIR    assign's records (default " IOMMU_STATE_DIR ")\n"
     "  --log-level LEVEL  err, warn, info (default) or debug\n"
     "  -h, --help         this text\n";
 
@@ -292,6 +306,157 @@ static int cmd_list(const char *root, bool json)
 }
 
 /* ---------------------------------------------------------------- */
+/* assign, release */
+
+/* What dom0 uses and the scan, or an exit status. */
+static int look(const char *root, struct iommu_hv *hv,
+                struct iommu_pci_use *uses, size_t maxuses, size_t *nuses,
+                struct iommu_pci_dev **devs, size_t *n)
+{
+    char err[256];
+    int rc = iommu_hv_probe(hv, err, sizeof(err));
+
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: %s\n", err);
+        return EXIT_NOHV;
+    }
+    rc = iommu_pci_dom0_uses(root, uses, maxuses, nuses);
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: what dom0 uses (under %s/proc, "
+                        "/sys): %s\n",
+                root, strerror(-rc));
+        return EXIT_NOHV;
+    }
+    rc = iommu_pci_scan(root, devs, n);
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: scanning %s/sys/bus/pci/devices: %s\n",
+                root, strerror(-rc));
+        return EXIT_NOHV;
+    }
+    return 0;
+}
+
+static int cmd_assign(const char *root, const char *state_dir, int nb,
+                      char **bdfs)
+{
+    struct iommu_pci_refusal why[IOMMU_PCI_MAX_REASONS];
+    struct iommu_pci_use uses[64];
+    struct iommu_pci_dev *devs = NULL;
+    struct iommu_pci_host host;
+    struct iommu_hv hv;
+    size_t n = 0, nuses = 0, nwhy, k;
+    long *idx = NULL;
+    xc_interface *xch = NULL;
+    int rc, i, j, refused = 0, status = EXIT_READY;
+    char err[320];
+
+    rc = look(root, &hv, uses, IOVM_ARRAY_SIZE(uses), &nuses, &devs, &n);
+    if (rc)
+        return rc;
+    idx = calloc((size_t)nb, sizeof(*idx));
+    if (!idx) {
+        fprintf(stderr, "iovm-iommu: out of memory\n");
+        iommu_pci_free(devs);
+        return EXIT_UNSAFE;
+    }
+    host = (struct iommu_pci_host){
+        .iommu = hv.iommu, .intremap = hv.intremap,
+        .assign = (const char *const *)bdfs, .nassign = (size_t)nb,
+        .dom0 = uses, .ndom0 = nuses,
+    };
+    /* Every device vetted before anything changes. */
+    for (i = 0; i < nb; i++) {
+        idx[i] = iommu_pci_find(devs, n, bdfs[i]);
+        if (idx[i] < 0) {
+            fprintf(stderr, "iovm-iommu: refused %s: no such PCI device\n",
+                    bdfs[i]);
+            refused++;
+            continue;
+        }
+        rc = iommu_pci_check_assign(devs, n, (size_t)idx[i], &host, why,
+                                    IOVM_ARRAY_SIZE(why), &nwhy);
+        if (rc && rc != -ENOSPC) {
+            fprintf(stderr, "iovm-iommu: %s: %s\n", bdfs[i],
+                    strerror(-rc));
+            refused++;
+            continue;
+        }
+        for (k = 0; k < nwhy; k++) {
+            if (why[k].note)
+                continue;
+            fprintf(stderr, "iovm-iommu: refused %s: %s\n", bdfs[i],
+                    why[k].text);
+            refused++;
+        }
+    }
+    if (refused) {
+        status = EXIT_UNSAFE;
+        goto out;
+    }
+    xch = xc_interface_open(NULL, NULL, 0);
+    if (!xch) {
+        fprintf(stderr, "iovm-iommu: cannot reach the hypervisor: %s\n",
+                strerror(errno));
+        status = EXIT_NOHV;
+        goto out;
+    }
+    for (i = 0; i < nb; i++) {
+        const struct iommu_pci_dev *d = &devs[idx[i]];
+        bool already;
+
+        rc = iommu_dev_assign(root, state_dir, xch, hv.quarantine, d->bdf,
+                              d->driver, &already, err, sizeof(err));
+        if (rc) {
+            fprintf(stderr, "iovm-iommu: %s\n", err);
+            /* All or nothing: give back what this run assigned. */
+            for (j = i - 1; j >= 0; j--)
+                if (iommu_dev_release(root, state_dir, xch,
+                                      devs[idx[j]].bdf, err, sizeof(err)))
+                    fprintf(stderr, "iovm-iommu: undoing: %s\n", err);
+            status = EXIT_UNSAFE;
+            goto out;
+        }
+        if (already)
+            printf("%s: already assigned\n", d->bdf);
+        else
+            printf("%s: assigned (was %s; pciback, reset%s)\n", d->bdf,
+                   d->driver[0] ? d->driver : "unbound",
+                   hv.quarantine ? ", quarantined" : "");
+    }
+out:
+    if (xch)
+        xc_interface_close(xch);
+    free(idx);
+    iommu_pci_free(devs);
+    return status;
+}
+
+static int cmd_release(const char *root, const char *state_dir, int nb,
+                       char **bdfs)
+{
+    xc_interface *xch = xc_interface_open(NULL, NULL, 0);
+    int i, status = EXIT_READY;
+    char err[320];
+
+    if (!xch) {
+        fprintf(stderr, "iovm-iommu: cannot reach the hypervisor: %s\n",
+                strerror(errno));
+        return EXIT_NOHV;
+    }
+    for (i = 0; i < nb; i++) {
+        if (iommu_dev_release(root, state_dir, xch, bdfs[i], err,
+                              sizeof(err))) {
+            fprintf(stderr, "iovm-iommu: %s\n", err);
+            status = EXIT_UNSAFE;
+        } else {
+            printf("%s: released\n", bdfs[i]);
+        }
+    }
+    xc_interface_close(xch);
+    return status;
+}
+
+/* ---------------------------------------------------------------- */
 /* xl-config */
 
 /* Grant mappings per maptrack frame (8-byte entries in a 4 KiB page). */
@@ -476,12 +641,13 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         { "json", no_argument, NULL, 'j' },
         { "sysfs-root", required_argument, NULL, 'r' },
+        { "state-dir", required_argument, NULL, 's' },
         { "log-level", required_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     enum iovm_log_level level = IOVM_LOG_INFO;
-    const char *root = "";
+    const char *root = "", *state_dir = IOMMU_STATE_DIR;
     bool json = false;
     int c;
 
@@ -490,6 +656,11 @@ int main(int argc, char **argv)
         switch (c) {
         case 'j':
             json = true;
+            break;
+        case 's':
+            state_dir = optarg;
+            if (!*state_dir)
+                usage_exit("--state-dir: empty", "");
             break;
         case 'r':
             root = optarg;
@@ -514,6 +685,21 @@ int main(int argc, char **argv)
         if (optind + 1 != argc)
             usage_exit("list: unexpected argument ", argv[optind + 1]);
         return cmd_list(root, json);
+    }
+    if (!strcmp(argv[optind], "assign") ||
+        !strcmp(argv[optind], "release")) {
+        int i;
+
+        if (optind + 1 == argc)
+            usage_exit(argv[optind], ": no PCI device given");
+        for (i = optind + 1; i < argc; i++)
+            if (!bdf_ok(argv[i]))
+                usage_exit("not a PCI address (DDDD:BB:DD.F): ", argv[i]);
+        return argv[optind][0] == 'a'
+                   ? cmd_assign(root, state_dir, argc - optind - 1,
+                                argv + optind + 1)
+                   : cmd_release(root, state_dir, argc - optind - 1,
+                                 argv + optind + 1);
     }
     if (!strcmp(argv[optind], "xl-config"))
         return cmd_xl_config(argc - optind, argv + optind);

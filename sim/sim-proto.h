@@ -91,6 +91,7 @@ enum sim_op {
     SIM_OP_DOM_GNT,         /* fds of another domain's grant table and RAM */
     SIM_OP_GNT_RECLAIM,     /* one way: a revoked grant's last pin is gone */
     SIM_OP_HOSTINFO,        /* the host's IOMMU and Xen command line */
+    SIM_OP_PCI_ASSIGN,      /* XEN_DOMCTL_{assign,deassign,test_assign}_device */
     SIM_OP__MAX,
 };
 
@@ -203,6 +204,24 @@ struct sim_hostinfo_rsp {
     uint32_t iommu;    /* I/O virtualisation enabled (directio) */
     uint32_t intremap; /* interrupt remapping enabled */
     char cmdline[SIM_CMDLINE_MAX]; /* Xen's command line, NUL-terminated */
+};
+
+/*
+ * PCI_ASSIGN (privileged): who owns a PCI device, as Xen's IOMMU code
+ * keeps it: dom0 (the hardware domain) until assigned, DOMID_IO when
+ * quarantined, else the domain it was assigned to.  Assigning needs the
+ * IOMMU on and the device free (dom0's or quarantined), else EBUSY;
+ * deassigning needs the owner named: from a domain the device goes to
+ * quarantine, from DOMID_IO back to dom0.
+ */
+#define SIM_PCI_ASSIGN 1u
+#define SIM_PCI_DEASSIGN 2u
+#define SIM_PCI_TEST 3u
+#define SIM_DOMID_IO 0x7ff1u
+struct sim_pci_assign_req {
+    uint32_t op;   /* SIM_PCI_* */
+    uint32_t domid;
+    uint32_t sbdf; /* segment << 16 | bus << 8 | devfn */
 };
 
 /* GNT_RECLAIM: frees the entry if it is revoked and nothing holds it. */

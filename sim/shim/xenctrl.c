@@ -3,7 +3,8 @@
  * The few libxenctrl.so.4.17 calls iovm uses, for the simulator: opening
  * an interface, reading domain information, and what the host's Xen says
  * about device assignment (physinfo, the command line, the boot messages
- * in the console ring).  As on Xen, only a privileged domain may ask
+ * in the console ring), and assigning PCI devices (to a domain, or to
+ * DOMID_IO: quarantine).  As on Xen, only a privileged domain may ask
  * (EPERM otherwise).  Trusts iovm-simd.
  */
 #include <errno.h>
@@ -238,4 +239,42 @@ SHIM_EXPORT int xc_readconsolering(xc_interface *xch, char *buffer,
     if (pindex)
         *pindex = (uint32_t)n;
     return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* PCI device assignment */
+
+static int pci_op(xc_interface *xch, uint32_t op, uint32_t domid,
+                  uint32_t sbdf)
+{
+    struct sim_pci_assign_req req = { op, domid, sbdf };
+    int rc;
+
+    pthread_mutex_lock(&xch->conn.lock);
+    rc = shim_call(&xch->conn, SIM_OP_PCI_ASSIGN, &req, sizeof(req), NULL,
+                   0, NULL, NULL, NULL);
+    pthread_mutex_unlock(&xch->conn.lock);
+    if (rc) {
+        errno = -rc;
+        return -1;
+    }
+    return 0;
+}
+
+SHIM_EXPORT int xc_assign_device(xc_interface *xch, uint32_t domid,
+                                 uint32_t machine_sbdf, uint32_t flag)
+{
+    return pci_op(xch, SIM_PCI_ASSIGN, domid, machine_sbdf);
+}
+
+SHIM_EXPORT int xc_test_assign_device(xc_interface *xch, uint32_t domid,
+                                      uint32_t machine_sbdf)
+{
+    return pci_op(xch, SIM_PCI_TEST, domid, machine_sbdf);
+}
+
+SHIM_EXPORT int xc_deassign_device(xc_interface *xch, uint32_t domid,
+                                   uint32_t machine_sbdf)
+{
+    return pci_op(xch, SIM_PCI_DEASSIGN, domid, machine_sbdf);
 }

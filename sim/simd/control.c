@@ -23,6 +23,8 @@
  *   xs-quota NAME VALUE            -> set a xenstore quota
  *   host iommu|intremap on|off     -> what the host's Xen reports
  *   host cmdline [WORD...]         -> Xen's command line
+ *   pci-owner BDF [DOMID]          -> OK owner=DOMID (32753: DOMID_IO);
+ *                                     with DOMID, assign it there first
  *   stop                           -> OK, then simd exits
  */
 #include <errno.h>
@@ -388,6 +390,27 @@ static void ctl_line(struct ctl_conn *cc, char *line)
                  (unsigned long long)xs_server_events_dropped(sd->xs));
     } else if (!strcmp(argv[0], "xs-quota")) {
         ctl_xs_quota(cc, argv, argc);
+    } else if (!strcmp(argv[0], "pci-owner") && (argc == 2 || argc == 3)) {
+        unsigned int seg, bus, dev, fn, domid = 0;
+        char end;
+        int rc = 0;
+
+        if (sscanf(argv[1], "%4x:%2x:%2x.%1x%c", &seg, &bus, &dev, &fn,
+                   &end) != 4 || dev > 31 || fn > 7 ||
+            (argc == 3 && iovm_parse_uint(argv[2], 0x7ff1, &domid))) {
+            ctl_err(cc, EINVAL, "pci-owner DDDD:BB:DD.F [DOMID]");
+        } else {
+            uint32_t sbdf = seg << 16 | bus << 8 | dev << 3 | fn;
+
+            /* As xl pci-attach's libxl would: assign it to a domain. */
+            if (argc == 3)
+                rc = pci_assign_op(sd, &(struct sim_pci_assign_req){
+                                           SIM_PCI_ASSIGN, domid, sbdf });
+            if (rc)
+                ctl_err(cc, -rc, "pci-owner");
+            else
+                ctl_send(cc, "OK owner=%u", pci_owner(sd, sbdf));
+        }
     } else if (!strcmp(argv[0], "host") && argc >= 2) {
         ctl_host(cc, argv, argc);
     } else if (!strcmp(argv[0], "stop") && argc == 1) {

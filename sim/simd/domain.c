@@ -345,6 +345,7 @@ void dom_destroy(struct simd *sd, struct sim_dom *dom)
      * unbound), ends its grants and drops its mappings of others. */
     while (dom->conns)
         hv_conn_close(dom->conns);
+    pci_dom_destroyed(sd, dom->domid);
     for (pp = &sd->doms; *pp; pp = &(*pp)->next) {
         if (*pp == dom) {
             *pp = dom->next;

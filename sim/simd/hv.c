@@ -238,6 +238,85 @@ static bool len_ok(const struct sim_hdr *h, size_t fixed, uint32_t n,
     return n <= SIM_BATCH_MAX && h->len == fixed + (size_t)n * esz;
 }
 
+/* ---------------------------------------------------------------- */
+/* PCI device ownership */
+
+static struct sim_pci_owner **pci_find(struct simd *sd, uint32_t sbdf)
+{
+    struct sim_pci_owner **pp;
+
+    for (pp = &sd->pci_owners; *pp; pp = &(*pp)->next)
+        if ((*pp)->sbdf == sbdf)
+            break;
+    return pp;
+}
+
+uint32_t pci_owner(struct simd *sd, uint32_t sbdf)
+{
+    struct sim_pci_owner **pp = pci_find(sd, sbdf);
+
+    return *pp ? (*pp)->domid : 0;
+}
+
+static int pci_set_owner(struct simd *sd, uint32_t sbdf, uint32_t domid)
+{
+    struct sim_pci_owner **pp = pci_find(sd, sbdf), *o = *pp;
+
+    if (!domid) {
+        if (o) {
+            *pp = o->next;
+            free(o);
+        }
+        return 0;
+    }
+    if (!o) {
+        o = calloc(1, sizeof(*o));
+        if (!o)
+            return -ENOMEM;
+        o->sbdf = sbdf;
+        o->next = sd->pci_owners;
+        sd->pci_owners = o;
+    }
+    o->domid = domid;
+    return 0;
+}
+
+int pci_assign_op(struct simd *sd, const struct sim_pci_assign_req *req)
+{
+    uint32_t owner = pci_owner(sd, req->sbdf);
+    bool free_ = !owner || owner == SIM_DOMID_IO;
+
+    if (req->domid != SIM_DOMID_IO && !dom_by_id(sd, req->domid))
+        return -ESRCH;
+    switch (req->op) {
+    case SIM_PCI_TEST:
+        return free_ ? 0 : -EBUSY;
+    case SIM_PCI_ASSIGN:
+        if (!sd->host_iommu)
+            return -EOPNOTSUPP;
+        if (!free_)
+            return owner == req->domid ? 0 : -EBUSY;
+        return pci_set_owner(sd, req->sbdf, req->domid);
+    case SIM_PCI_DEASSIGN:
+        if (owner != req->domid || !owner)
+            return -EINVAL;
+        return pci_set_owner(sd, req->sbdf,
+                             req->domid == SIM_DOMID_IO ? 0 : SIM_DOMID_IO);
+    default:
+        return -EINVAL;
+    }
+}
+
+/* Xen quarantines what a dying domain had. */
+void pci_dom_destroyed(struct simd *sd, uint32_t domid)
+{
+    struct sim_pci_owner *o;
+
+    for (o = sd->pci_owners; o; o = o->next)
+        if (o->domid == domid)
+            o->domid = SIM_DOMID_IO;
+}
+
 static bool hv_dispatch(struct hv_conn *c, const struct sim_hdr *h,
                         const void *body, void *out)
 {
@@ -375,6 +454,13 @@ static bool hv_dispatch(struct hv_conn *c, const struct sim_hdr *h,
         snprintf(rsp->cmdline, sizeof(rsp->cmdline), "%s", sd->host_cmdline);
         olen = sizeof(*rsp);
         rc = 0;
+        break;
+    }
+    case SIM_OP_PCI_ASSIGN: {
+        if (c->kind != SIM_HANDLE_CTRL ||
+            h->len != sizeof(struct sim_pci_assign_req))
+            break;
+        rc = c->dom->priv ? pci_assign_op(c->dom->sd, body) : -EPERM;
         break;
     }
     case SIM_OP_GNT_RECLAIM: {

@@ -253,6 +253,12 @@ int main(int argc, char **argv)
         }
         dom_destroy(&sd, d);
     }
+    while (sd.pci_owners) {
+        struct sim_pci_owner *o = sd.pci_owners;
+
+        sd.pci_owners = o->next;
+        free(o);
+    }
     control_stop(&sd);
     snprintf(path, sizeof(path), "%s/control.sock", sd.dir);
     unlink(path);

@@ -150,7 +150,20 @@ struct simd {
     /* The host, as its Xen reports it. */
     bool host_iommu, host_intremap;
     char host_cmdline[SIM_CMDLINE_MAX];
+    /* PCI devices not owned by dom0, and their owners. */
+    struct sim_pci_owner *pci_owners;
 };
+
+struct sim_pci_owner {
+    struct sim_pci_owner *next;
+    uint32_t sbdf;
+    uint32_t domid; /* a domain, or SIM_DOMID_IO (quarantine) */
+};
+
+/* PCI ownership (hv.c): PCI_ASSIGN, and what a destroyed domain held. */
+int pci_assign_op(struct simd *sd, const struct sim_pci_assign_req *req);
+uint32_t pci_owner(struct simd *sd, uint32_t sbdf);
+void pci_dom_destroyed(struct simd *sd, uint32_t domid);
 
 /* domain.c */
 int dom_create(struct simd *sd, const char *name, int want_domid,

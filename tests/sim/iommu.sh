@@ -4,7 +4,10 @@
 # on (enforced or not), off, on without interrupt remapping, and with
 # quarantine off: the verdict line, the exit status by verdict, --json;
 # refused outside dom0 (the sysctl is privileged).  iovm-iommu list on a
-# fake sysfs tree (table and --json).  iovm-iommu xl-config:
+# fake sysfs tree (table and --json); assign and release there: a refused
+# device changes nothing, an assigned one is unbound, in pciback, reset
+# and quarantined, release waits for the domain holding it to go, a failed
+# reset rolls everything back.  iovm-iommu xl-config:
 # its output creates a driver domain with the simulator's xl, its
 # maptrack sizing, and each bad argument.
 . "${IOVM_TEST_SRCDIR:-.}/tests/sim/lib.sh"
@@ -122,6 +125,108 @@ rc=$?
 set -e
 expect_eq "$rc" 4 "list: an unreadable tree"
 
+# assign / release on the fake tree: the NIC is bound to e1000 there; the
+# kernel's files are plain files, so what was written to them shows.
+NIC=0000:00:06.0
+NICD=$R/sys/devices/pci0000:00/$NIC
+DRV=$R/sys/bus/pci/drivers
+mkdir -p "$DRV/e1000" "$DRV/pciback"
+ln -s ../../../bus/pci/drivers/e1000 "$NICD/driver"
+kfiles="$DRV/e1000/bind $DRV/e1000/unbind $DRV/pciback/new_slot \
+    $DRV/pciback/bind $DRV/pciback/unbind $DRV/pciback/remove_slot \
+    $NICD/reset $R/sys/bus/pci/drivers/nvme/unbind"
+clear_kfiles() { for f in $kfiles; do : >"$f"; done; }
+clear_kfiles
+ST=$T/state
+iommu() { sim exec 0 -- "$IOMMU" --sysfs-root "$R" --state-dir "$ST" "$@"; }
+# has FILE VALUE: FILE holds exactly VALUE
+has() { [ "$(cat "$1")" = "$2" ] || fail "${1#"$R"/}: '$(cat "$1")', expected '$2'"; }
+owner() { sim ctl pci-owner "$1" | sed -n 's/.*owner=//p'; }
+
+set +e
+iommu assign 0000:00:05.0 $NIC >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 1 "assign: the root disk with the NIC is refused"
+grep -q "refused 0000:00:05.0: holds dom0's root filesystem" "$T/err" ||
+    fail "assign refusal: $(cat "$T/err")"
+for f in $kfiles; do has "$f" ""; done
+[ ! -e "$ST/$NIC" ] || fail "a refused assign left a record"
+expect_eq "$(owner $NIC)" 0 "refused: nothing quarantined, nothing written"
+
+iommu assign $NIC >"$T/out" || fail "assign $NIC: $(cat "$T/out")"
+has "$DRV/e1000/unbind" $NIC
+has "$DRV/pciback/new_slot" $NIC
+has "$DRV/pciback/bind" $NIC
+has "$NICD/reset" 1
+grep -qx "driver=e1000" "$ST/$NIC" || fail "record: $(cat "$ST/$NIC")"
+expect_eq "$(owner $NIC)" 32753 "assign: unbound, pciback, reset, quarantined (DOMID_IO)"
+expect_eq "$(iommu assign $NIC)" "$NIC: already assigned" "assign again"
+
+# A driver domain has it: release refuses; once that domain dies Xen
+# quarantines it again and release gives it back to e1000.
+dd=$(sim domain create ddx)
+sim ctl pci-owner $NIC "$dd" >/dev/null
+clear_kfiles
+set +e
+iommu release $NIC >/dev/null 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 1 "release while a domain has it"
+grep -q "a domain has it" "$T/err" || fail "release refusal: $(cat "$T/err")"
+[ -e "$ST/$NIC" ] || fail "a refused release dropped the record"
+has "$DRV/e1000/bind" ""
+sim ctl destroy "$dd" >/dev/null
+expect_eq "$(owner $NIC)" 32753 "a dead domain's device is quarantined"
+iommu release $NIC >/dev/null || fail "release"
+has "$NICD/reset" 1
+has "$DRV/pciback/unbind" $NIC
+has "$DRV/pciback/remove_slot" $NIC
+has "$DRV/e1000/bind" $NIC
+[ ! -e "$ST/$NIC" ] || fail "release left the record"
+expect_eq "$(owner $NIC)" 0 "release: reset, out of pciback, back to e1000, dom0 owns it"
+set +e
+iommu release $NIC >/dev/null 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 1 "release of a device not assigned by us"
+
+# A reset that fails: nothing is left half done (R-PCI-3, R-PCI-9).
+clear_kfiles
+rm "$NICD/reset"
+mkdir "$NICD/reset"
+set +e
+iommu assign $NIC >/dev/null 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 1 "assign with a failing reset"
+grep -q "reset failed" "$T/err" || fail "reset failure: $(cat "$T/err")"
+has "$DRV/pciback/unbind" $NIC
+has "$DRV/e1000/bind" $NIC
+[ ! -e "$ST/$NIC" ] || fail "a failed assign left a record"
+expect_eq "$(owner $NIC)" 0 "failed assign: rolled back (back to e1000, not quarantined)"
+rmdir "$NICD/reset"
+: >"$NICD/reset"
+
+# No pciback, no IOMMU.
+mv "$DRV/pciback" "$DRV/pciback.off"
+set +e
+iommu assign $NIC >/dev/null 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 1 "assign without xen-pciback"
+grep -q "xen-pciback is not loaded" "$T/err" || fail "no pciback: $(cat "$T/err")"
+mv "$DRV/pciback.off" "$DRV/pciback"
+sim ctl host iommu off >/dev/null
+set +e
+iommu assign $NIC >/dev/null 2>"$T/err"
+rc=$?
+set -e
+expect_eq "$rc" 1 "assign without the IOMMU"
+grep -q "refused $NIC: .*IOMMU" "$T/err" || fail "no IOMMU: $(cat "$T/err")"
+sim ctl host iommu on >/dev/null
+expect_eq "$(owner $NIC)" 0 "refusals changed nothing"
+
 # xl-config: what the simulator's xl (libxl 4.17's parsing) takes as is.
 "$IOMMU" xl-config --name dd2 --vcpus 2 --guests 4 --disks 1 --vifs 2 \
     --kernel /boot/vmlinuz --ramdisk /boot/initrd.img \
@@ -157,6 +262,10 @@ bad_usage "unknown command frob" "$IOMMU" frob
 bad_usage "unexpected argument" "$IOMMU" check extra
 bad_usage "unexpected argument" "$IOMMU" list extra
 bad_usage "empty" "$IOMMU" --sysfs-root "" list
+bad_usage "no PCI device" "$IOMMU" assign
+bad_usage "not a PCI address" "$IOMMU" assign 0000:00:6.0
+bad_usage "not a PCI address" "$IOMMU" release 0000:00:06.0x
+bad_usage "empty" "$IOMMU" --state-dir "" assign 0000:00:06.0
 bad_usage "unknown option" "$IOMMU" --frob check
 bad_usage "not a level" "$IOMMU" --log-level loud check
 "$IOMMU" --help | grep -q "^usage: iovm-iommu" || fail "--help"
