@@ -186,6 +186,34 @@ static int cmd_check(bool json)
 /* ---------------------------------------------------------------- */
 /* list */
 
+/* What dom0 uses and the scan, or an exit status. */
+static int look(const char *root, struct iommu_hv *hv,
+                struct iommu_pci_use *uses, size_t maxuses, size_t *nuses,
+                struct iommu_pci_dev **devs, size_t *n)
+{
+    char err[256];
+    int rc = iommu_hv_probe(hv, err, sizeof(err));
+
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: %s\n", err);
+        return EXIT_NOHV;
+    }
+    rc = iommu_pci_dom0_uses(root, uses, maxuses, nuses);
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: what dom0 uses (under %s/proc, "
+                        "/sys): %s\n",
+                root, strerror(-rc));
+        return EXIT_NOHV;
+    }
+    rc = iommu_pci_scan(root, devs, n);
+    if (rc) {
+        fprintf(stderr, "iovm-iommu: scanning %s/sys/bus/pci/devices: %s\n",
+                root, strerror(-rc));
+        return EXIT_NOHV;
+    }
+    return 0;
+}
+
 static void reset_str(const struct iommu_pci_dev *d, char *buf, size_t len)
 {
     if (!d->reset)
@@ -203,27 +231,12 @@ static int cmd_list(const char *root, bool json)
     struct iommu_pci_host host;
     struct iommu_hv hv;
     size_t n = 0, nuses = 0, nwhy, i, k;
-    char err[256], reset[80];
+    char reset[80];
     int rc;
 
-    rc = iommu_hv_probe(&hv, err, sizeof(err));
-    if (rc) {
-        fprintf(stderr, "iovm-iommu: %s\n", err);
-        return EXIT_NOHV;
-    }
-    rc = iommu_pci_dom0_uses(root, uses, IOVM_ARRAY_SIZE(uses), &nuses);
-    if (rc) {
-        fprintf(stderr, "iovm-iommu: what dom0 uses (under %s/proc, "
-                        "/sys): %s\n",
-                *root ? root : "", strerror(-rc));
-        return EXIT_NOHV;
-    }
-    rc = iommu_pci_scan(root, &devs, &n);
-    if (rc) {
-        fprintf(stderr, "iovm-iommu: scanning %s/sys/bus/pci/devices: %s\n",
-                root, strerror(-rc));
-        return EXIT_NOHV;
-    }
+    rc = look(root, &hv, uses, IOVM_ARRAY_SIZE(uses), &nuses, &devs, &n);
+    if (rc)
+        return rc;
     if (json)
         printf("[");
     else
@@ -307,34 +320,6 @@ static int cmd_list(const char *root, bool json)
 
 /* ---------------------------------------------------------------- */
 /* assign, release */
-
-/* What dom0 uses and the scan, or an exit status. */
-static int look(const char *root, struct iommu_hv *hv,
-                struct iommu_pci_use *uses, size_t maxuses, size_t *nuses,
-                struct iommu_pci_dev **devs, size_t *n)
-{
-    char err[256];
-    int rc = iommu_hv_probe(hv, err, sizeof(err));
-
-    if (rc) {
-        fprintf(stderr, "iovm-iommu: %s\n", err);
-        return EXIT_NOHV;
-    }
-    rc = iommu_pci_dom0_uses(root, uses, maxuses, nuses);
-    if (rc) {
-        fprintf(stderr, "iovm-iommu: what dom0 uses (under %s/proc, "
-                        "/sys): %s\n",
-                root, strerror(-rc));
-        return EXIT_NOHV;
-    }
-    rc = iommu_pci_scan(root, devs, n);
-    if (rc) {
-        fprintf(stderr, "iovm-iommu: scanning %s/sys/bus/pci/devices: %s\n",
-                root, strerror(-rc));
-        return EXIT_NOHV;
-    }
-    return 0;
-}
 
 static int cmd_assign(const char *root, const char *state_dir, int nb,
                       char **bdfs)

@@ -14,12 +14,18 @@
 
 IOMMU=$IOVM_TEST_BUILDDIR/iommu-setup/iovm-iommu
 
-# check_host WHAT STATUS VERDICT-LINE-PREFIX: runs check in dom0.
-check_host() {
+# status CMD...: runs CMD, stdout in $T/out, stderr in $T/err, its exit
+# status in $rc (set -e stays on for everything else).
+status() {
     set +e
-    sim exec 0 -- "$IOMMU" check >"$T/out" 2>"$T/err"
+    "$@" >"$T/out" 2>"$T/err"
     rc=$?
     set -e
+}
+
+# check_host WHAT STATUS VERDICT-LINE-PREFIX: runs check in dom0.
+check_host() {
+    status sim exec 0 -- "$IOMMU" check
     [ "$rc" = "$2" ] || fail "$1: exit status $rc, expected $2: $(cat "$T/out" "$T/err")"
     case $(head -n 1 "$T/out") in
     "$3"*) echo "ok: $1: $(head -n 1 "$T/out")" ;;
@@ -46,15 +52,12 @@ sim ctl host iommu off >/dev/null
 check_host "IOMMU off" 1 "unsafe: the IOMMU is off"
 grep -q "^  interrupt remapping: off$" "$T/out" || fail "off implies no intremap"
 
-set +e
-sim exec 0 -- "$IOMMU" --json check >"$T/json"
-rc=$?
-set -e
+status sim exec 0 -- "$IOMMU" --json check
 expect_eq "$rc" 1 "--json keeps the exit status"
-grep -q '"verdict":"unsafe","iommu":false,"interrupt_remapping":"off","enforced":true' "$T/json" ||
-    fail "--json: $(cat "$T/json")"
-python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/json" ||
-    fail "--json is not JSON: $(cat "$T/json")"
+grep -q '"verdict":"unsafe","iommu":false,"interrupt_remapping":"off","enforced":true' "$T/out" ||
+    fail "--json: $(cat "$T/out")"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/out" ||
+    fail "--json is not JSON: $(cat "$T/out")"
 echo "ok: --json parses"
 
 sim ctl host iommu on >/dev/null
@@ -62,10 +65,7 @@ check_host "IOMMU back on" 0 "ready:"
 
 # Not dom0: Xen refuses the sysctl.
 sim domain create guest >/dev/null
-set +e
-sim exec guest -- "$IOMMU" check >"$T/out" 2>"$T/err"
-rc=$?
-set -e
+status sim exec guest -- "$IOMMU" check
 expect_eq "$rc" 4 "outside dom0: cannot ask"
 grep -q "physinfo: Operation not permitted" "$T/err" || fail "outside dom0: $(cat "$T/err")"
 
@@ -119,10 +119,7 @@ grep -q "^0000:00:06.0 .* no$" "$T/list" || fail "list without IOMMU: $(cat "$T/
 grep -q "refused: .*IOMMU" "$T/list" || fail "list without IOMMU: no reason: $(cat "$T/list")"
 echo "ok: list: nothing assignable without the IOMMU"
 sim ctl host iommu on >/dev/null
-set +e
-sim exec 0 -- "$IOMMU" --sysfs-root "$T/none" list >/dev/null 2>"$T/err"
-rc=$?
-set -e
+status sim exec 0 -- "$IOMMU" --sysfs-root "$T/none" list
 expect_eq "$rc" 4 "list: an unreadable tree"
 
 # assign / release on the fake tree: the NIC is bound to e1000 there; the
@@ -143,10 +140,7 @@ iommu() { sim exec 0 -- "$IOMMU" --sysfs-root "$R" --state-dir "$ST" "$@"; }
 has() { [ "$(cat "$1")" = "$2" ] || fail "${1#"$R"/}: '$(cat "$1")', expected '$2'"; }
 owner() { sim ctl pci-owner "$1" | sed -n 's/.*owner=//p'; }
 
-set +e
-iommu assign 0000:00:05.0 $NIC >"$T/out" 2>"$T/err"
-rc=$?
-set -e
+status iommu assign 0000:00:05.0 $NIC
 expect_eq "$rc" 1 "assign: the root disk with the NIC is refused"
 grep -q "refused 0000:00:05.0: holds dom0's root filesystem" "$T/err" ||
     fail "assign refusal: $(cat "$T/err")"
@@ -168,10 +162,7 @@ expect_eq "$(iommu assign $NIC)" "$NIC: already assigned" "assign again"
 dd=$(sim domain create ddx)
 sim ctl pci-owner $NIC "$dd" >/dev/null
 clear_kfiles
-set +e
-iommu release $NIC >/dev/null 2>"$T/err"
-rc=$?
-set -e
+status iommu release $NIC
 expect_eq "$rc" 1 "release while a domain has it"
 grep -q "a domain has it" "$T/err" || fail "release refusal: $(cat "$T/err")"
 [ -e "$ST/$NIC" ] || fail "a refused release dropped the record"
@@ -185,20 +176,14 @@ has "$DRV/pciback/remove_slot" $NIC
 has "$DRV/e1000/bind" $NIC
 [ ! -e "$ST/$NIC" ] || fail "release left the record"
 expect_eq "$(owner $NIC)" 0 "release: reset, out of pciback, back to e1000, dom0 owns it"
-set +e
-iommu release $NIC >/dev/null 2>"$T/err"
-rc=$?
-set -e
+status iommu release $NIC
 expect_eq "$rc" 1 "release of a device not assigned by us"
 
 # A reset that fails: nothing is left half done (R-PCI-3, R-PCI-9).
 clear_kfiles
 rm "$NICD/reset"
 mkdir "$NICD/reset"
-set +e
-iommu assign $NIC >/dev/null 2>"$T/err"
-rc=$?
-set -e
+status iommu assign $NIC
 expect_eq "$rc" 1 "assign with a failing reset"
 grep -q "reset failed" "$T/err" || fail "reset failure: $(cat "$T/err")"
 has "$DRV/pciback/unbind" $NIC
@@ -210,18 +195,12 @@ rmdir "$NICD/reset"
 
 # No pciback, no IOMMU.
 mv "$DRV/pciback" "$DRV/pciback.off"
-set +e
-iommu assign $NIC >/dev/null 2>"$T/err"
-rc=$?
-set -e
+status iommu assign $NIC
 expect_eq "$rc" 1 "assign without xen-pciback"
 grep -q "xen-pciback is not loaded" "$T/err" || fail "no pciback: $(cat "$T/err")"
 mv "$DRV/pciback.off" "$DRV/pciback"
 sim ctl host iommu off >/dev/null
-set +e
-iommu assign $NIC >/dev/null 2>"$T/err"
-rc=$?
-set -e
+status iommu assign $NIC
 expect_eq "$rc" 1 "assign without the IOMMU"
 grep -q "refused $NIC: .*IOMMU" "$T/err" || fail "no IOMMU: $(cat "$T/err")"
 sim ctl host iommu on >/dev/null
