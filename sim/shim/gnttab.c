@@ -195,27 +195,50 @@ SHIM_EXPORT int xengnttab_fd(xengnttab_handle *xgt)
     return xgt->conn.fd;
 }
 
+/* Our record of a domain's RAM, made if new (NULL: out of memory). */
+static struct shim_ram *ram_find(xengnttab_handle *h, uint64_t instance)
+{
+    struct shim_ram *r;
+
+    for (r = h->rams; r; r = r->next)
+        if (r->instance == instance)
+            return r;
+    r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    r->instance = instance;
+    r->fd_ro = r->fd_rw = -1;
+    r->next = h->rams;
+    h->rams = r;
+    return r;
+}
+
+/* Maps all of r's RAM writable (for grant copy), once. */
+static struct shim_ram *ram_map_whole(struct shim_ram *r)
+{
+    void *b;
+
+    if (!r->base) {
+        b = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
+                 r->fd_rw, 0);
+        if (b == MAP_FAILED)
+            return NULL;
+        r->base = b;
+    }
+    return r;
+}
+
 /* The RAM of a granting domain; c->lock held. */
 static struct shim_ram *ram_get(xengnttab_handle *h, uint64_t instance,
                                 bool writable, bool whole)
 {
     struct sim_dom_mem_req req = { instance, writable };
-    struct shim_ram *r;
+    struct shim_ram *r = ram_find(h, instance);
     unsigned int nfds = 1;
     int fd, rc;
 
-    for (r = h->rams; r; r = r->next)
-        if (r->instance == instance)
-            break;
-    if (!r) {
-        r = calloc(1, sizeof(*r));
-        if (!r)
-            return NULL;
-        r->instance = instance;
-        r->fd_ro = r->fd_rw = -1;
-        r->next = h->rams;
-        h->rams = r;
-    }
+    if (!r)
+        return NULL;
     if ((writable || whole) ? r->fd_rw < 0 : r->fd_ro < 0) {
         req.writable = writable || whole;
         rc = shim_call(&h->conn, SIM_OP_DOM_MEM, &req, sizeof(req), NULL, 0,
@@ -229,15 +252,7 @@ static struct shim_ram *ram_get(xengnttab_handle *h, uint64_t instance,
         else
             r->fd_ro = fd;
     }
-    if (whole && !r->base) {
-        void *b = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
-                       r->fd_rw, 0);
-
-        if (b == MAP_FAILED)
-            return NULL;
-        r->base = b;
-    }
-    return r;
+    return whole ? ram_map_whole(r) : r;
 }
 
 /* ---------------------------------------------------------------- */
@@ -250,35 +265,17 @@ static struct shim_ram *ram_get(xengnttab_handle *h, uint64_t instance,
 static struct shim_ram *ram_adopt(xengnttab_handle *h, uint64_t instance,
                                   int fd)
 {
-    struct shim_ram *r;
-    void *b;
+    struct shim_ram *r = ram_find(h, instance);
 
-    for (r = h->rams; r; r = r->next)
-        if (r->instance == instance)
-            break;
     if (!r) {
-        r = calloc(1, sizeof(*r));
-        if (!r) {
-            close(fd);
-            return NULL;
-        }
-        r->instance = instance;
-        r->fd_ro = r->fd_rw = -1;
-        r->next = h->rams;
-        h->rams = r;
+        close(fd);
+        return NULL;
     }
     if (r->fd_rw < 0)
         r->fd_rw = fd;
     else
         close(fd);
-    if (!r->base) {
-        b = mmap(NULL, RAM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED,
-                 r->fd_rw, 0);
-        if (b == MAP_FAILED)
-            return NULL;
-        r->base = b;
-    }
-    return r;
+    return ram_map_whole(r);
 }
 
 /* The table of live domain domid, or NULL (then simd decides). */
